@@ -1,0 +1,38 @@
+# Two commands matter (README.md): `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+NBPROD := $(VENV)/bin/nbprod
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test check unit bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Set up, then run the example pipeline (prepare -> train -> evaluate) on SQLite + local store.
+demo: $(VENV)/.installed
+	$(NBPROD) run prepare
+	$(NBPROD) run train -p n_estimators 100
+	$(NBPROD) run evaluate
+	$(NBPROD) runs --last 3
+
+# Static checks (ruff, mypy --strict, import layers), then the whole test suite.
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) bench/run_overhead.py
+
+clean:
+	rm -rf .nbprod data/processed models

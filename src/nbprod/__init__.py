@@ -1,0 +1,18 @@
+"""nbprod: take parameterized Jupyter notebooks to production.
+
+Inside a notebook::
+
+    import nbprod
+    nbprod.record("accuracy", acc)                 # a value of this run
+    model_file = nbprod.output_path("model.joblib")  # a file stored with this run
+
+Importing this package is cheap on purpose (it runs in every production kernel): the library
+(``nbprod.api``) and its dependencies load only when used.
+"""
+
+from __future__ import annotations
+
+from .execute.capture import output_path, record
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "output_path", "record"]

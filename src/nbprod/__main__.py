@@ -1,0 +1,8 @@
+"""``python -m nbprod``: the same as the ``nbprod`` command."""
+
+from __future__ import annotations
+
+from .cli.main import main
+
+if __name__ == "__main__":
+    main()

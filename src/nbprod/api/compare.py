@@ -1,0 +1,89 @@
+"""Use case: what differs between two runs (parameters, values, code, environment, inputs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import RunRecord
+from .project import Project
+from .runs import get_run
+
+_MISSING = "<absent>"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs: where it lives, its name, and the two values."""
+
+    section: str
+    name: str
+    left: Any
+    right: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "name": self.name, "left": self.left,
+                "right": self.right}
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    left: RunRecord
+    right: RunRecord
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"left": self.left.run_id, "right": self.right.run_id,
+                "identical": not self.changes,
+                "changes": [c.to_json() for c in self.changes]}
+
+
+def diff_runs(project: Project, left_ref: str, right_ref: str) -> RunDiff:
+    """Compare two runs field by field; equal fields are left out."""
+    left, right = get_run(project, left_ref), get_run(project, right_ref)
+    changes: list[Change] = []
+    changes += _mapping("parameters", left.parameters, right.parameters)
+    changes += _mapping("values", left.values, right.values)
+    for name, a, b in (
+        ("notebook", left.notebook, right.notebook),
+        ("notebook_version", left.notebook_version, right.notebook_version),
+        ("state", left.state, right.state),
+        ("failure", _failure(left), _failure(right)),
+        ("git_commit", left.lineage.git_commit, right.lineage.git_commit),
+        ("git_dirty", left.lineage.git_dirty, right.lineage.git_dirty),
+        ("kernel", left.lineage.kernel, right.lineage.kernel),
+        ("python", left.lineage.python, right.lineage.python),
+    ):
+        if a != b:
+            changes.append(Change("run", name, a, b))
+    changes += _mapping("inputs", left.lineage.input_digests, right.lineage.input_digests)
+    changes += _environment(project, left, right)
+    return RunDiff(left=left, right=right, changes=tuple(changes))
+
+
+def _failure(record: RunRecord) -> str | None:
+    return record.failure.message if record.failure else None
+
+
+def _mapping(section: str, left: dict[str, Any], right: dict[str, Any]) -> list[Change]:
+    return [Change(section, key, left.get(key, _MISSING), right.get(key, _MISSING))
+            for key in sorted(set(left) | set(right)) if left.get(key, _MISSING) !=
+            right.get(key, _MISSING)]
+
+
+def _environment(project: Project, left: RunRecord, right: RunRecord) -> list[Change]:
+    a, b = left.lineage.environment_digest, right.lineage.environment_digest
+    if a == b:
+        return []
+    changes = [Change("environment", "digest", a, b)]
+    packages_a = _packages(project, a)
+    packages_b = _packages(project, b)
+    changes += _mapping("environment", packages_a, packages_b)
+    return changes
+
+
+def _packages(project: Project, digest: str | None) -> dict[str, str]:
+    if not digest:
+        return {}
+    listed = project.registry.environment_packages(digest) or []
+    return dict(p.split("==", 1) if "==" in p else (p, "") for p in listed)

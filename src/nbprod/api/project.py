@@ -1,0 +1,124 @@
+"""The project a use case works on: its folder, registry, store and run defaults.
+
+Built by an interface from resolved :class:`~nbprod.config.Settings` and the process
+environment it wants kernels to inherit; everything below receives these objects explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import NotebookSettings, Settings
+from ..errors import NotFound
+from ..lineage import runner_alive
+from ..registry import Registry
+from ..store import Store, open_store
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """Execution settings a run uses unless told otherwise."""
+
+    start_timeout: float = 60.0
+    cell_timeout: float = 600.0
+    timeout: float = 3600.0
+    shutdown_timeout: float = 5.0
+    kernel: str | None = None
+    strict: bool = True
+    heartbeat_interval: float = 10.0
+
+
+@dataclass
+class Project:
+    """An open nbprod project."""
+
+    root: Path
+    registry: Registry
+    store: Store
+    notebook_dir: str = "notebooks"
+    notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
+    defaults: RunDefaults = field(default_factory=RunDefaults)
+    kernel_env: Mapping[str, str] = field(default_factory=dict)
+    user: str = ""
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / ".nbprod" / "tmp"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".nbprod" / "cache"
+
+    def close(self) -> None:
+        self.registry.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def resolve_notebook(self, ref: str) -> tuple[Path, NotebookSettings | None]:
+        """A notebook path from a path or a name declared in settings / in notebook_dir."""
+        entry = self.notebooks.get(ref)
+        candidates: list[Path] = []
+        if entry is not None:
+            candidates.append(self.root / (entry.path or f"{self.notebook_dir}/{ref}.ipynb"))
+        given = Path(ref)
+        candidates += [given if given.is_absolute() else Path.cwd() / given, self.root / given]
+        if given.suffix != ".ipynb":
+            candidates.append(self.root / self.notebook_dir / f"{ref}.ipynb")
+        for path in candidates:
+            if path.is_file():
+                resolved = path.resolve()
+                return resolved, entry or self._settings_for(resolved)
+            if path.is_dir():
+                raise NotFound(f"{ref} is a folder, not a notebook")
+        names = ", ".join(sorted(self.notebooks)) or "none declared"
+        raise NotFound(f"no notebook '{ref}'",
+                       hint=f"give a path to an .ipynb file or a declared name ({names})")
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the project root when inside it (posix), else absolute."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _settings_for(self, path: Path) -> NotebookSettings | None:
+        for entry in self.notebooks.values():
+            if entry.path and (self.root / entry.path).resolve() == path:
+                return entry
+        return None
+
+    def reap_lost(self) -> list[str]:
+        """Turn runs whose runner vanished into ``lost``."""
+        stale = dt.datetime.now(dt.UTC) - dt.timedelta(
+            seconds=max(60.0, 6 * self.defaults.heartbeat_interval))
+        return self.registry.reap_lost(runner_alive, stale)
+
+
+def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
+    """Open the registry and store that ``settings`` name."""
+    registry = Registry.open(settings.registry_url)
+    defaults = RunDefaults(
+        start_timeout=settings.start_timeout, cell_timeout=settings.cell_timeout,
+        timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
+        kernel=settings.kernel, strict=settings.strict,
+        heartbeat_interval=settings.heartbeat_interval)
+    user = environ.get("NBPROD_USER") or _os_user()
+    return Project(root=settings.project_root, registry=registry,
+                   store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
+                   notebooks=settings.notebooks, defaults=defaults,
+                   kernel_env=dict(environ), user=user)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

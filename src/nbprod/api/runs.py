@@ -1,0 +1,331 @@
+"""Use case: run one notebook into an immutable run record; read and compare records.
+
+The order of a run is what makes it trustworthy:
+
+1. check the notebook and the parameters (a problem is a ``failed``/``invalid_input`` run);
+2. commit the ``running`` row before the kernel starts, then heartbeat while it runs;
+3. execute (one final outcome, the kernel always stopped);
+4. commit every artifact to the store (atomic, hashed): notebook, report, files, record;
+5. only then move the row to ``succeeded`` or ``failed``, with values and artifact hashes,
+   in one transaction.
+
+A runner killed anywhere in between leaves a ``running`` row that readers turn into ``lost``;
+no ``succeeded`` row ever points at a missing or partial file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, NbprodError
+from ..lineage import git_state, input_digests, python_environment, this_runner
+from ..notebook import (
+    GivenValue, InjectedNotebook, Notebook, ParameterContract, contract_of, inject_parameters,
+    read_notebook, resolve_parameters,
+)
+from ..records import ArtifactRef, Failure, Lineage, RunRecord, new_run_id, utcnow
+from .project import Project
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run and how; ``None`` fields fall back to the project's defaults."""
+
+    notebook: str
+    parameters: Mapping[str, GivenValue] = field(default_factory=dict)
+    strict: bool | None = None
+    kernel: str | None = None
+    start_timeout: float | None = None
+    cell_timeout: float | None = None
+    timeout: float | None = None
+
+
+class RunObserver:
+    """Progress of a run; override what you show. Indexes are input-notebook cell positions."""
+
+    def run_started(self, run_id: str, notebook: str, total_cells: int) -> None: ...
+
+    def cell_started(self, index: int | None, total: int, label: str) -> None: ...
+
+    def cell_finished(self, index: int | None, total: int) -> None: ...
+
+    def finishing(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    notebook: Notebook
+    contract: ParameterContract
+    parameters: dict[str, Any]
+    injected: InjectedNotebook
+    kernel: str
+    inputs: dict[str, str]
+
+
+def run_notebook(project: Project, request: RunRequest,
+                 observer: RunObserver | None = None) -> RunRecord:
+    """Execute a notebook into a run record and return the record in its final state.
+
+    A notebook that fails is a returned record with ``state == "failed"``; this raises only
+    when no run could be recorded at all (unknown notebook path, registry unavailable).
+    """
+    path, entry = project.resolve_notebook(request.notebook)
+    notebook_ref = project.relative(path)
+    run_id = new_run_id()
+    runner = this_runner()
+    started = utcnow()
+    try:
+        prepared = _prepare(project, request, path, entry)
+    except InvalidInput as exc:
+        record = RunRecord(run_id=run_id, notebook=notebook_ref, notebook_version=None,
+                           state="running", started_at=started,
+                           lineage=Lineage(user=project.user, host=runner.host,
+                                           runner_pid=runner.pid))
+        project.registry.create_run(record, runner=runner)
+        failure = Failure(kind="invalid_input", message=exc.one_line(),
+                          ename=type(exc).__name__, evalue=exc.message)
+        project.registry.finish_run(run_id, state="failed", failure=failure, values={},
+                                    artifacts=[])
+        return get_run(project, run_id)
+
+    environment = python_environment(project.cache_dir)
+    project.registry.record_environment(environment.digest, environment.python,
+                                        environment.packages)
+    git = git_state(project.root)
+    record = RunRecord(
+        run_id=run_id, notebook=notebook_ref, notebook_version=prepared.notebook.version,
+        state="running", started_at=started, parameters=prepared.parameters,
+        contract=prepared.contract.to_json(),
+        lineage=Lineage(git_commit=git.commit, git_dirty=git.dirty,
+                        environment_digest=environment.digest, python=environment.python,
+                        input_digests=prepared.inputs, kernel=prepared.kernel,
+                        user=project.user, host=runner.host, runner_pid=runner.pid))
+    project.registry.create_run(record, runner=runner)
+    _Runner(project, request, prepared, record, observer).run()
+    return get_run(project, run_id)
+
+
+def _prepare(project: Project, request: RunRequest, path: Path,
+             entry: Any) -> _Prepared:
+    strict = project.defaults.strict if request.strict is None else request.strict
+    notebook = read_notebook(path)
+    contract = contract_of(notebook, strict=strict)
+    given: dict[str, GivenValue] = {}
+    if entry is not None:
+        given.update({k: GivenValue(v, source="settings") for k, v in entry.parameters.items()})
+    given.update(request.parameters)
+    parameters = resolve_parameters(contract, given, strict=strict)
+    injected = inject_parameters(notebook, parameters)
+    kernel = (request.kernel or (entry.kernel if entry else None) or project.defaults.kernel
+              or notebook.kernel_name or "python3")
+    inputs = input_digests(project.root, entry.inputs, f"[tool.nbprod.notebooks.{entry.name}]"
+                           ) if entry is not None else {}
+    return _Prepared(notebook, contract, parameters, injected, kernel, inputs)
+
+
+class _Runner:
+    """Steps 3-5 of a run, for a row already committed as ``running``."""
+
+    def __init__(self, project: Project, request: RunRequest, prepared: _Prepared,
+                 record: RunRecord, observer: RunObserver | None) -> None:
+        self.project = project
+        self.request = request
+        self.prepared = prepared
+        self.record = record
+        self.observer = observer
+        self.work = project.work_dir / record.run_id
+        self.committed: list[tuple[str, str, str, int]] = []
+
+    def run(self) -> None:
+        from ..execute.report import ReportRenderer
+
+        renderer = ReportRenderer()
+        heartbeat = _Heartbeat(self.project, self.record.run_id)
+        heartbeat.start()
+        self.work.mkdir(parents=True, exist_ok=True)
+        try:
+            result = self._execute()
+            self._finish(result, renderer)
+        except BaseException as exc:
+            self._finish_abnormally(exc)
+            raise
+        finally:
+            heartbeat.stop()
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def _execute(self) -> Any:
+        from ..execute.capture import CAPTURE_ENV
+        from ..execute.engine import ExecutionRequest, execute_notebook
+
+        defaults = self.project.defaults
+        req = self.request
+        env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
+               "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        if self.observer is not None:
+            self.observer.run_started(self.record.run_id, self.record.notebook,
+                                      len(self.prepared.notebook.cells))
+        return execute_notebook(
+            ExecutionRequest(
+                notebook=self.prepared.injected, kernel_name=self.prepared.kernel,
+                cwd=self.prepared.notebook.path.parent, env=env,
+                start_timeout=req.start_timeout or defaults.start_timeout,
+                cell_timeout=req.cell_timeout or defaults.cell_timeout,
+                timeout=req.timeout or defaults.timeout,
+                shutdown_timeout=defaults.shutdown_timeout,
+                kernel_log=self.work / "kernel.log"),
+            _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
+
+    def _finish(self, result: Any, renderer: Any) -> None:
+        from ..execute.capture import produced_files, read_values
+        from ..notebook._nbformat import nbformat
+
+        if self.observer is not None:
+            self.observer.finishing()
+        outputs = [o for cell in result.node.cells for o in cell.get("outputs", [])]
+        values = read_values(self.work / "capture", outputs)
+        notes = [result.note] if result.note else []
+        self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
+        try:
+            self._put_bytes("report.html", renderer.render(result.node))
+        except NbprodError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a report is not worth losing the run for
+            notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
+        log = self.work / "kernel.log"
+        if result.failure is not None and log.is_file() and log.stat().st_size:
+            self._put_file("kernel.log", log)
+        for name, path in produced_files(self.work / "capture"):
+            self._put_file(f"files/{name}", path)
+        state = "failed" if result.failure else "succeeded"
+        final = dataclasses.replace(
+            self.record, state=state, failure=result.failure, values=values,
+            ended_at=utcnow(), note="; ".join(notes) or None,
+            artifacts=tuple(ArtifactRef(n, self._location(k), s, z)
+                            for n, k, s, z in self.committed))
+        self._put_bytes("record.json",
+                        json.dumps(final.to_json(), indent=2, sort_keys=True).encode())
+        self.project.registry.finish_run(
+            self.record.run_id, state=state, failure=result.failure, values=values,
+            artifacts=self.committed, note=final.note, ended_at=final.ended_at)
+
+    def _finish_abnormally(self, exc: BaseException) -> None:
+        """Record why the machinery stopped (store full, Ctrl-C); keep what was committed."""
+        if isinstance(exc, KeyboardInterrupt):
+            failure = Failure(kind="infra", message="interrupted (Ctrl-C or SIGINT) while "
+                              "running", ename="KeyboardInterrupt", evalue="")
+        elif isinstance(exc, NbprodError):
+            failure = Failure(kind="infra", message=exc.one_line(), ename=type(exc).__name__,
+                              evalue=exc.message)
+        else:
+            failure = Failure(kind="infra", message=f"internal error: {type(exc).__name__}: "
+                              f"{exc}"[:500], ename=type(exc).__name__, evalue=str(exc)[:500])
+        try:
+            self.project.registry.finish_run(self.record.run_id, state="failed",
+                                             failure=failure, values={},
+                                             artifacts=self.committed)
+        except NbprodError:
+            pass  # the registry is what failed; readers will see the run as lost
+
+    def _key(self, name: str) -> str:
+        return f"runs/{self.record.run_id}/{name}"
+
+    def _location(self, key: str) -> str:
+        return self.project.store.location(key)
+
+    def _put_bytes(self, name: str, data: bytes) -> None:
+        stored = self.project.store.put_bytes(self._key(name), data)
+        self.committed.append((name, stored.key, stored.sha256, stored.size))
+
+    def _put_file(self, name: str, path: Path) -> None:
+        stored = self.project.store.put_file(self._key(name), path)
+        self.committed.append((name, stored.key, stored.sha256, stored.size))
+
+
+class _ObserverBridge:
+    """Translates executed-notebook cell positions into input-notebook positions."""
+
+    def __init__(self, observer: RunObserver | None, injected: InjectedNotebook) -> None:
+        self.observer = observer
+        self.injected = injected
+
+    def kernel_ready(self, total_cells: int) -> None:
+        pass
+
+    def cell_started(self, index: int, total: int, label: str) -> None:
+        if self.observer is not None:
+            self.observer.cell_started(self.injected.input_index(index), total, label)
+
+    def cell_finished(self, index: int, total: int) -> None:
+        if self.observer is not None:
+            self.observer.cell_finished(self.injected.input_index(index), total)
+
+
+class _Heartbeat:
+    """Refreshes the run's heartbeat so other hosts can tell it is still alive."""
+
+    def __init__(self, project: Project, run_id: str) -> None:
+        self.project = project
+        self.run_id = run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="nbprod-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.project.defaults.heartbeat_interval):
+            try:
+                self.project.registry.heartbeat(self.run_id)
+            except NbprodError:
+                pass  # a missed beat is tolerated; many are what "lost" means
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def get_run(project: Project, ref: str) -> RunRecord:
+    """One run by id, id prefix or random suffix, with artifact locations filled in."""
+    project.reap_lost()
+    return _located(project, project.registry.get_run(ref))
+
+
+def list_runs(project: Project, *, notebook: str | None = None, state: str | None = None,
+              last: int | None = None) -> list[RunRecord]:
+    """Runs, newest first; runs whose runner vanished are reported ``lost``."""
+    project.reap_lost()
+    if notebook:
+        try:
+            path, _ = project.resolve_notebook(notebook)
+            notebook = project.relative(path)
+        except InvalidInput:
+            pass  # filter by the text given (a notebook that no longer exists)
+    return [_located(project, r) for r in project.registry.list_runs(
+        notebook=notebook, state=state, limit=last)]
+
+
+def _located(project: Project, record: RunRecord) -> RunRecord:
+    artifacts = tuple(dataclasses.replace(a, location=project.store.location(a.location))
+                      for a in record.artifacts)
+    return dataclasses.replace(record, artifacts=artifacts)
+
+
+def verify_artifacts(project: Project, record: RunRecord) -> list[str]:
+    """Names of artifacts whose stored bytes no longer match their recorded SHA-256."""
+    bad = []
+    for artifact in record.artifacts:
+        try:
+            project.store.read_bytes(f"runs/{record.run_id}/{artifact.name}", artifact.sha256)
+        except NbprodError:
+            bad.append(artifact.name)
+    return bad

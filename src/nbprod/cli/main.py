@@ -1,0 +1,87 @@
+"""The ``nbprod`` command: parse, call :mod:`nbprod.api`, render. Errors are handled here only.
+
+A known error (:class:`~nbprod.errors.NbprodError`) prints one line and exits with its code;
+anything else is a bug and prints its traceback (exit 70). ``NBPROD_DEBUG=1`` shows the
+traceback for known errors too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from .. import __version__
+from ..errors import (
+    EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, NbprodError,
+)
+from .runs import diff_command, runs_command, show_command
+from .runcmd import run_command
+
+HELP = f"""Take parameterized Jupyter notebooks to production.
+
+\b
+  nbprod run notebooks/train.ipynb -p n_estimators 50   run into a versioned record
+  nbprod runs                                           history of runs
+  nbprod show RUN_ID                                    one run: lineage, values, files
+  nbprod diff RUN_ID RUN_ID                             what differs between two runs
+
+Settings come from [tool.nbprod] in pyproject.toml (or nbprod.toml), found by walking up
+from the current folder, then NBPROD_* environment variables, then flags. Every command
+takes --json for scripts.
+
+\b
+{EXIT_CODES_HELP}
+"""
+
+
+@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"],
+                                          "max_content_width": 100})
+@click.version_option(__version__, prog_name="nbprod")
+def cli() -> None:
+    pass
+
+
+cli.add_command(run_command)
+cli.add_command(runs_command)
+cli.add_command(show_command)
+cli.add_command(diff_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script and of ``python -m nbprod``."""
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    debug = os.environ.get("NBPROD_DEBUG", "") not in ("", "0")
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None,
+                          prog_name="nbprod", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("nbprod: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INVALID_INPUT if exc.exit_code == 2 else int(exc.exit_code)
+    except NbprodError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"nbprod: error: {exc.one_line()}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("nbprod: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - the one place unknown errors are reported
+        traceback.print_exc()
+        click.echo("nbprod: internal error (a bug): the traceback above says where; please "
+                   "report it", err=True)
+        return EXIT_INTERNAL

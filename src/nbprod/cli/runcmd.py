@@ -1,0 +1,130 @@
+"""``nbprod run``: one notebook into a versioned run record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .. import api
+from ..errors import EXIT_CODES_HELP
+from ..records import RunRecord
+from .common import exit_code, json_option, print_json, project, settings, stderr_is_tty
+from .render import console, duration, number
+
+RUN_HELP = f"""Run NOTEBOOK (a path, or a name declared in settings) into a run record.
+
+Parameters are checked against the notebook's `parameters` cell before any kernel starts:
+types come from annotations (`alpha: float = 0.5`) or literals, unknown names are refused.
+
+\b
+  nbprod run notebooks/train.ipynb -p n_estimators 50 -p test_size 0.3
+  nbprod run train -f params.yaml --json
+
+The output notebook, an HTML report, record.json and every file written through
+nbprod.output_path() are stored with the run; `nbprod show RUN_ID` lists them.
+
+\b
+{EXIT_CODES_HELP}
+"""
+
+
+@click.command("run", help=RUN_HELP)
+@click.argument("notebook")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True,
+              metavar="NAME VALUE", help="Set a parameter (repeatable); VALUE is converted "
+              "to the parameter's declared type.")
+@click.option("-f", "--parameters-file", "parameters_file",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML file of parameters (plain values only); -p wins over it.")
+@click.option("--no-strict", is_flag=True,
+              help="Run as papermill would: allow names the notebook does not declare and "
+                   "untyped values.")
+@click.option("--kernel", help="Kernel to use instead of the notebook's kernelspec.")
+@click.option("--start-timeout", type=float, metavar="SECONDS",
+              help="Seconds to wait for the kernel to start [settings: start_timeout, 60].")
+@click.option("--cell-timeout", type=float, metavar="SECONDS",
+              help="Seconds any one cell may run [settings: cell_timeout, 600].")
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="Seconds the whole run may take [settings: timeout, 3600].")
+@json_option
+def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
+                parameters_file: Path | None, no_strict: bool, kernel: str | None,
+                start_timeout: float | None, cell_timeout: float | None,
+                timeout: float | None, as_json: bool) -> int:
+    resolved = settings(start_timeout=start_timeout, cell_timeout=cell_timeout, timeout=timeout)
+    given: dict[str, api.GivenValue] = {}
+    if parameters_file is not None:
+        given.update(api.read_parameter_file(parameters_file))
+    for name, value in parameters:
+        given[name] = api.GivenValue(value, source="-p", raw=True)
+    request = api.RunRequest(notebook=notebook, parameters=given,
+                             strict=False if no_strict else None, kernel=kernel)
+    observer = _Progress() if stderr_is_tty() and not as_json else None
+    with project(resolved) as proj:
+        try:
+            record = api.run_notebook(proj, request, observer)
+        finally:
+            if observer is not None:
+                observer.close()
+    if as_json:
+        print_json(record.to_json())
+    _report(record, quiet=as_json)
+    return exit_code(record)
+
+
+def _report(record: RunRecord, *, quiet: bool) -> None:
+    err = console(stderr=True)
+    if record.state == "succeeded":
+        if quiet:
+            return
+        values = "  ".join(f"{k}={number(v)}" for k, v in list(record.values.items())[:6])
+        err.print(f"[green]✓[/green] run [bold]{record.run_id}[/bold] succeeded in "
+                  f"{duration(record.duration)}" + (f"  {values}" if values else ""))
+        if record.note:
+            err.print(f"  note: {record.note}", style="dim")
+        report = record.artifact("report.html")
+        if report is not None:
+            err.print(f"  report: {report.location}", style="dim", soft_wrap=True)
+        return
+    failure = record.failure
+    message = failure.message if failure else "unknown failure"
+    kind = failure.kind if failure else "infra"
+    err.print(f"nbprod: error: run {record.run_id} failed ({kind}): {message}",
+              style="red", soft_wrap=True, markup=False, highlight=False)
+    output = record.artifact("notebook.ipynb")
+    if output is not None and not quiet:
+        err.print(f"  output notebook (failing cell marked): {output.location}", style="dim",
+                  soft_wrap=True)
+
+
+class _Progress(api.RunObserver):
+    """A per-cell progress bar on stderr (only when it is a terminal)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=console(stderr=True), transient=True)
+        self.task: int | None = None
+        self.progress.start()
+
+    def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:
+        self.task = self.progress.add_task(f"{notebook}: starting kernel", total=None)
+
+    def cell_started(self, index: int | None, total: int, label: str) -> None:
+        if self.task is not None:
+            where = f"cell {index}" if index is not None else "parameters"
+            self.progress.update(self.task, total=total,
+                                 description=f"{where}: {label[:40]}")
+
+    def cell_finished(self, index: int | None, total: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task)
+
+    def finishing(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description="storing artifacts")
+
+    def close(self) -> None:
+        self.progress.stop()

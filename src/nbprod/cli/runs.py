@@ -1,0 +1,83 @@
+"""``nbprod runs``, ``nbprod show``, ``nbprod diff``: read the registry."""
+
+from __future__ import annotations
+
+import click
+
+from .. import api
+from ..errors import NotFound
+from .common import json_option, print_json, project
+from .render import console, diff_table, run_summary, runs_table
+
+_STATES = click.Choice(["running", "succeeded", "failed", "lost"])
+
+
+@click.command("runs")
+@click.option("-n", "--notebook", help="Only runs of this notebook (path or name).")
+@click.option("--state", type=_STATES, help="Only runs in this state.")
+@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the newest runs to show.")
+@click.option("--all", "show_all", is_flag=True, help="Show every run (ignores --last).")
+@json_option
+def runs_command(notebook: str | None, state: str | None, last: int, show_all: bool,
+                 as_json: bool) -> int:
+    """List runs, newest first: id, notebook, state, duration, key values, when.
+
+    A run whose runner vanished (killed, crashed, machine stopped) is shown as lost.
+    """
+    with project() as proj:
+        records = api.list_runs(proj, notebook=notebook, state=state,
+                                last=None if show_all else last)
+    if as_json:
+        print_json([r.to_json() for r in records])
+    elif not records:
+        console(stderr=True).print("no runs yet: `nbprod run NOTEBOOK` makes one")
+    else:
+        console().print(runs_table(records))
+    return 0
+
+
+@click.command("show")
+@click.argument("run_id")
+@click.option("--verify", is_flag=True, help="Re-hash every artifact against the registry.")
+@json_option
+def show_command(run_id: str, verify: bool, as_json: bool) -> int:
+    """Show one run: lineage, parameters, recorded values, artifacts and any failure.
+
+    RUN_ID may be the full id, a prefix, or its last six characters.
+    """
+    with project() as proj:
+        record = api.get_run(proj, run_id)
+        corrupt = api.verify_artifacts(proj, record) if verify else []
+    if as_json:
+        data = record.to_json()
+        if verify:
+            data["corrupt_artifacts"] = corrupt
+        print_json(data)
+    else:
+        out = console()
+        for block in run_summary(record):
+            out.print(block)
+        if verify:
+            out.print("artifacts verified: all match" if not corrupt else
+                      f"[red]artifacts that no longer match their hash: {', '.join(corrupt)}")
+    if corrupt:
+        raise NotFound(f"run {record.run_id}: {len(corrupt)} artifact(s) are missing or "
+                       f"modified: {', '.join(corrupt)}")
+    return 0
+
+
+@click.command("diff")
+@click.argument("left")
+@click.argument("right")
+@json_option
+def diff_command(left: str, right: str, as_json: bool) -> int:
+    """Show what differs between two runs: parameters, values, notebook version, git commit,
+    kernel, input data and installed packages."""
+    with project() as proj:
+        diff = api.diff_runs(proj, left, right)
+    if as_json:
+        print_json(diff.to_json())
+    else:
+        console().print(diff_table(diff))
+    return 0

@@ -1,0 +1,132 @@
+"""Errors nbprod raises on purpose.
+
+Every error the user can cause or meet derives from :class:`NbprodError`, carries its own
+process exit code and renders as one line: what failed, where, and what to do. The CLI catches
+them in exactly one place (``nbprod.cli.main``); anything else is a bug and shows a traceback.
+
+    NbprodError                    exit 70 (internal)
+    ├── InvalidInput               exit 2  the user's input is wrong; nothing ran
+    │   ├── NotebookInvalid            malformed, truncated or schema-invalid .ipynb
+    │   ├── ParameterError             unknown / mistyped / unsafe parameter
+    │   ├── SettingsError              bad [tool.nbprod] settings or NBPROD_* value
+    │   ├── KernelNotFound             no kernelspec with that name
+    │   └── NotFound                   no such run, notebook or input file
+    ├── NotebookFailed             exit 3  the notebook ran and failed (cell error, dead kernel,
+    │                                      timeout); carries the run id and the Failure
+    └── InfraError                 exit 4  nbprod's own machinery failed (registry, store,
+        ├── RegistryError                  kernel start); retrying may help
+        ├── StoreError
+        │   └── IntegrityError             a stored artifact's hash does not match
+        └── KernelStartError
+
+Third-party errors are translated where they enter (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+# Exit codes, also listed in ``nbprod --help``.
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INVALID_INPUT = 2
+EXIT_NOTEBOOK_FAILED = 3
+EXIT_INFRA = 4
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 2 invalid input (bad notebook, parameter, setting or name); "
+    "3 the notebook failed (cell error, dead kernel, timeout); 4 infrastructure failure "
+    "(registry, store, kernel start); 70 internal error (a bug: please report it); "
+    "130 interrupted."
+)
+
+
+class NbprodError(Exception):
+    """Base class: a known failure with a one-line message and an exit code."""
+
+    exit_code: ClassVar[int] = EXIT_INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message a user sees: what failed, where, and what to do."""
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class InvalidInput(NbprodError):
+    exit_code = EXIT_INVALID_INPUT
+
+
+class NotebookInvalid(InvalidInput):
+    """The .ipynb file cannot be read, parsed or validated."""
+
+    def __init__(self, path: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
+
+
+class ParameterError(InvalidInput):
+    """A parameter given by the user does not fit the notebook's contract."""
+
+    def __init__(self, message: str, *, parameter: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.parameter = parameter
+
+
+class SettingsError(InvalidInput):
+    pass
+
+
+class KernelNotFound(InvalidInput):
+    pass
+
+
+class NotFound(InvalidInput):
+    pass
+
+
+class NotebookFailed(NbprodError):
+    """The notebook was executed and its run ended ``failed``."""
+
+    exit_code = EXIT_NOTEBOOK_FAILED
+
+    def __init__(self, message: str, *, run_id: str, kind: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.kind = kind
+
+
+class InfraError(NbprodError):
+    exit_code = EXIT_INFRA
+
+
+class RegistryError(InfraError):
+    pass
+
+
+class StoreError(InfraError):
+    pass
+
+
+class IntegrityError(StoreError):
+    """A stored artifact no longer matches the SHA-256 recorded for it."""
+
+    def __init__(self, key: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"artifact {key} is corrupt: recorded sha256 {expected[:12]}…, found {actual[:12]}…",
+            hint="the store was modified outside nbprod; re-run to produce it again",
+        )
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class KernelStartError(InfraError):
+    pass

@@ -1,0 +1,282 @@
+"""Execute one parameterized notebook with papermill's engine, and say how it ended.
+
+papermill's ``PapermillNotebookClient`` (nbclient underneath) runs the cells and its
+``NotebookExecutionManager`` keeps per-cell status; nbprod adds what papermill leaves open:
+finite timeouts for kernel start, each cell and the whole run; a kernel that is always
+stopped with its process group; and exactly one outcome, ``Failure`` or none, classified as
+``cell_error``, ``kernel_died``, ``timeout``, ``invalid_input`` or ``infra``. The executed
+notebook is returned in every case, with the failing cell marked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
+from ..notebook.injection import InjectedNotebook
+from ..notebook.load import cell_source
+from ..records import Failure
+from .kernel import SupervisedKernelManager, describe_exit
+
+from jupyter_client.kernelspec import NoSuchKernel  # noqa: E402, I001
+from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
+from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
+from papermill.engines import NotebookExecutionManager  # noqa: E402
+
+FAILED_TAG = "nbprod-failed"
+MARKER_TAG = "nbprod-error-marker"
+_SUCCESS_EXITS = ("", "0", "None")
+
+
+class ExecutionObserver(Protocol):
+    """Progress callbacks; indexes are positions in the executed notebook's cells."""
+
+    def kernel_ready(self, total_cells: int) -> None: ...
+
+    def cell_started(self, index: int, total: int, label: str) -> None: ...
+
+    def cell_finished(self, index: int, total: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    notebook: InjectedNotebook
+    kernel_name: str
+    cwd: Path
+    env: Mapping[str, str]
+    start_timeout: float
+    cell_timeout: float
+    timeout: float
+    shutdown_timeout: float = 5.0
+    start_attempts: int = 2
+    kernel_log: Path | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    node: Any  # the executed notebook (NotebookNode)
+    failure: Failure | None
+    note: str | None = None
+
+
+class _Manager(NotebookExecutionManager):  # type: ignore[misc]
+    """papermill's execution manager, reporting progress and remembering the current cell."""
+
+    def __init__(self, nb: Any, observer: ExecutionObserver | None) -> None:
+        super().__init__(nb, output_path=None, progress_bar=False, autosave_cell_every=0)
+        self.observer = observer
+        self.current: int | None = None
+        self.exception: Any = None
+        self.exception_index: int | None = None
+        self.started = 0
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        super().cell_start(cell, cell_index, **kwargs)
+        self.current = cell_index
+        self.started += 1
+        if self.observer is not None and cell_index is not None:
+            first = next((ln for ln in cell_source(cell).splitlines() if ln.strip()), "")
+            self.observer.cell_started(cell_index, len(self.nb.cells), first[:60])
+
+    def cell_exception(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        super().cell_exception(cell, cell_index, **kwargs)
+        self.exception = kwargs.get("exception")
+        self.exception_index = cell_index
+
+    def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        super().cell_complete(cell, cell_index, **kwargs)
+        if self.observer is not None and cell_index is not None:
+            self.observer.cell_finished(cell_index, len(self.nb.cells))
+
+
+def execute_notebook(request: ExecutionRequest,
+                     observer: ExecutionObserver | None = None) -> ExecutionResult:
+    """Run the notebook; never raises for a notebook or kernel failure (see module doc)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        result, retriable = _attempt(request, observer)
+        if not retriable or attempt >= request.start_attempts:
+            return result
+        time.sleep(0.5 * 2 ** (attempt - 1))  # infrastructure only: bounded, with backoff
+
+
+def _attempt(request: ExecutionRequest,
+             observer: ExecutionObserver | None) -> tuple[ExecutionResult, bool]:
+    import copy
+
+    node = copy.deepcopy(request.notebook.node)
+    manager = _Manager(node, observer)
+    km = SupervisedKernelManager(kernel_name=request.kernel_name)
+    client = PapermillNotebookClient(
+        manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
+        startup_timeout=_seconds(request.start_timeout), log_output=False,
+        raise_on_iopub_timeout=False)
+    run_timer = _RunTimer(km, request.timeout)
+    failure: Failure | None = None
+    note: str | None = None
+    retriable = False
+    log = request.kernel_log.open("ab") if request.kernel_log else None
+    manager.notebook_start()
+    try:
+        run_timer.start()
+        client.execute(cwd=str(request.cwd), env=dict(request.env),
+                       stdout=log, stderr=log)
+        failure, note = _cell_outcome(manager, request.notebook)
+    except NoSuchKernel:
+        failure = Failure(kind="invalid_input", message=_no_kernel(request.kernel_name))
+    except CellTimeoutError:
+        failure = _timeout(manager, request, whole_run=run_timer.fired)
+    except DeadKernelError:
+        failure = _timeout(manager, request, whole_run=True) if run_timer.fired \
+            else _kernel_died(manager, km, request.notebook)
+    except RuntimeError as exc:
+        if manager.started == 0:  # kernel did not start or answer: infrastructure
+            failure = _start_failure(km, request, exc)
+            retriable = not run_timer.fired
+        else:
+            failure = _infra(manager, request.notebook, exc)
+    except Exception as exc:  # noqa: BLE001 - zmq/tornado/os failures of the machinery
+        failure = _infra(manager, request.notebook, exc)
+    finally:
+        run_timer.cancel()
+        _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
+        manager.notebook_complete()
+        if log is not None:
+            log.close()
+    if failure is not None:
+        _mark_failure(node, request.notebook, manager, failure)
+    return ExecutionResult(node=node, failure=failure, note=note), retriable
+
+
+def _seconds(value: float) -> int:
+    return max(1, int(round(value)))
+
+
+class _RunTimer:
+    """Kills the kernel's process group when the whole-run timeout passes."""
+
+    def __init__(self, km: SupervisedKernelManager, seconds: float) -> None:
+        self.km = km
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        import signal
+
+        self.km.signal_group(signal.SIGINT)
+        time.sleep(0.2)
+        self.km.kill_group()
+
+
+def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool,
+                 wait: float) -> None:
+    from jupyter_core.utils import run_sync
+
+    kc = getattr(client, "kc", None)
+    if kc is not None:
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
+        client.kc = None
+    if not graceful:
+        import signal
+
+        km.signal_group(signal.SIGINT)  # interrupt first, then kill (below)
+    with contextlib.suppress(Exception):
+        run_sync(km.stop)(graceful=graceful, wait=wait)
+    km.kill_group()
+
+
+def _cell_outcome(manager: _Manager,
+                  injected: InjectedNotebook) -> tuple[Failure | None, str | None]:
+    exc = manager.exception
+    if exc is None:
+        return None, None
+    ename = str(getattr(exc, "ename", "") or type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", "") or "")
+    index = injected.input_index(manager.exception_index)
+    if ename == "SystemExit" and evalue.strip() in _SUCCESS_EXITS:
+        return None, f"stopped early by sys.exit({evalue or ''}) in cell {index}, counted as success"
+    return Failure(kind="cell_error", message=f"cell {index} raised {ename}: {evalue}"[:500],
+                   cell_index=index, ename=ename, evalue=evalue), None
+
+
+def _timeout(manager: _Manager, request: ExecutionRequest, *, whole_run: bool) -> Failure:
+    index = request.notebook.input_index(manager.current)
+    if whole_run:
+        message = (f"the run did not finish within {request.timeout:g} s (--timeout); "
+                   f"stopped in cell {index}")
+    else:
+        message = (f"cell {index} did not finish within {request.cell_timeout:g} s "
+                   "(--cell-timeout)")
+    return Failure(kind="timeout", message=message, cell_index=index, ename="Timeout",
+                   evalue=message)
+
+
+def _kernel_died(manager: _Manager, km: SupervisedKernelManager,
+                 injected: InjectedNotebook) -> Failure:
+    phrase, code, signame = describe_exit(km.exit_status(wait=2.0))
+    index = injected.input_index(manager.current)
+    return Failure(kind="kernel_died", message=f"{phrase} while running cell {index}",
+                   cell_index=index, ename="DeadKernelError", evalue=phrase, exit_code=code,
+                   signal=signame)
+
+
+def _start_failure(km: SupervisedKernelManager, request: ExecutionRequest,
+                   exc: BaseException) -> Failure:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    code = km.exit_status(wait=0.2) if km.kernel_process is not None else None
+    phrase = "" if code is None else f" ({describe_exit(code)[0]})"
+    return Failure(kind="infra", ename="KernelStartError", exit_code=code,
+                   evalue=reason, message=(f"kernel '{request.kernel_name}' did not start: "
+                                           f"{reason}{phrase}"))
+
+
+def _infra(manager: _Manager, injected: InjectedNotebook, exc: BaseException) -> Failure:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return Failure(kind="infra", message=f"execution machinery failed: {type(exc).__name__}: "
+                                         f"{reason}"[:500],
+                   cell_index=injected.input_index(manager.current),
+                   ename=type(exc).__name__, evalue=reason)
+
+
+def _no_kernel(name: str) -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    try:
+        installed = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+    except Exception:  # noqa: BLE001 - only for the message
+        installed = "unknown"
+    return f"no Jupyter kernel named '{name}' (installed: {installed}); pass --kernel NAME"
+
+
+def _mark_failure(node: Any, injected: InjectedNotebook, manager: _Manager,
+                  failure: Failure) -> None:
+    """Tag the failing cell and put a note at the top, as papermill does for errors."""
+    position = manager.exception_index if failure.kind == "cell_error" else manager.current
+    if position is not None and 0 <= position < len(node.cells):
+        cell = node.cells[position]
+        cell.metadata["nbprod"] = {"failed": True, "kind": failure.kind}
+        tags = list(cell.metadata.get("tags", []))
+        if FAILED_TAG not in tags:
+            cell.metadata["tags"] = [*tags, FAILED_TAG]
+    where = f"cell {failure.cell_index}" if failure.cell_index is not None else "start-up"
+    marker = nbformat.v4.new_markdown_cell(
+        f"<span style=\"color:red\">**nbprod: this run failed ({failure.kind}) at {where}.**"
+        f"</span>\n\n{failure.message}")
+    marker.metadata["tags"] = [MARKER_TAG]
+    node.cells.insert(0, marker)

@@ -1,0 +1,93 @@
+"""Kernel supervision: start, watch, and always stop a kernel with its whole process group.
+
+jupyter_client starts each kernel in a new session, so the kernel and everything it spawns
+share one process group. nbprod keeps the kernel's ``Popen`` to learn how it ended (exit code
+or signal) and kills the group when a run ends, so no kernel process outlives its run. If the
+runner itself dies, ipykernel's parent poller ends the kernel (``JPY_PARENT_PID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+_POLL = 0.01
+
+
+class SupervisedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    """An ``AsyncKernelManager`` that remembers its kernel process and process group."""
+
+    kernel_process: subprocess.Popen[bytes] | None = None
+    kernel_pgid: int | None = None
+
+    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+        self.kernel_process = None
+        self.kernel_pgid = None
+        await super().start_kernel(**kw)
+        process = getattr(self.provisioner, "process", None)
+        if isinstance(process, subprocess.Popen):
+            self.kernel_process = process
+            with contextlib.suppress(OSError):
+                self.kernel_pgid = os.getpgid(process.pid)
+
+    def exit_status(self, wait: float = 1.0) -> int | None:
+        """The kernel's return code (negative: killed by that signal), waiting up to ``wait``."""
+        process = self.kernel_process
+        if process is None:
+            return None
+        deadline = time.monotonic() + wait
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(_POLL)
+        return process.returncode
+
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the kernel's process group (kernel and its children)."""
+        if self.kernel_pgid is not None and self.kernel_pgid != os.getpgid(0):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.kernel_pgid, signum)
+        elif self.kernel_process is not None and self.kernel_process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.kernel_process.send_signal(signum)
+
+    def kill_group(self) -> None:
+        """SIGKILL the kernel's process group; safe to call from any thread, any time."""
+        self.signal_group(signal.SIGKILL)
+
+    async def stop(self, *, graceful: bool, wait: float) -> None:
+        """End the kernel: a shutdown request first if ``graceful``, then SIGKILL the group.
+
+        Polls every 10 ms rather than jupyter_client's 100 ms, and never waits longer than
+        ``wait`` for a kernel that ignores the request.
+        """
+        if self.has_kernel and graceful and await self.is_alive():
+            with contextlib.suppress(Exception):
+                await self.request_shutdown()
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline and await self.is_alive():
+                    await asyncio.sleep(_POLL)
+        self.kill_group()
+        if self.kernel_process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.kernel_process.wait(timeout=max(wait, 1.0))
+        with contextlib.suppress(Exception):
+            await self.cleanup_resources()
+
+
+def describe_exit(returncode: int | None) -> tuple[str, int | None, str | None]:
+    """A phrase for how a kernel ended, with its exit code and signal name."""
+    if returncode is None:
+        return "the kernel stopped responding", None, None
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the kernel was killed by {name}", returncode, name
+    return f"the kernel exited with code {returncode}", returncode, None

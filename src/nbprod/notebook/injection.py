@@ -1,0 +1,102 @@
+"""Generate the injected parameters cell, and prove it is exactly what was meant.
+
+The cell is built with ``repr`` of plain data, then re-parsed: it must be exactly one
+``name = literal`` assignment per parameter, and each literal must evaluate back to the value
+it came from (same types, same contents). A name or value crafted to smuggle code in fails that
+check rather than running.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ParameterError
+from ._nbformat import nbformat
+from .load import INJECTED_TAG, Notebook
+
+HEADER = "# Parameters injected by nbprod"
+
+
+@dataclass(frozen=True)
+class InjectedNotebook:
+    """The notebook to execute and how its cells map back to the input notebook's cells."""
+
+    node: Any
+    injected_index: int | None
+    source_index: tuple[int | None, ...]  # output cell position -> input cell position
+
+    def input_index(self, output_index: int | None) -> int | None:
+        if output_index is None or not 0 <= output_index < len(self.source_index):
+            return None
+        return self.source_index[output_index]
+
+
+def injection_source(parameters: Mapping[str, Any]) -> str:
+    """The Python source of the injected cell, checked by re-parsing it."""
+    lines = [HEADER] + [f"{name} = {value!r}" for name, value in parameters.items()]
+    source = "\n".join(lines) + "\n"
+    _verify(source, parameters)
+    return source
+
+
+def _verify(source: str, parameters: Mapping[str, Any]) -> None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError(f"parameters cannot be written as Python literals ({exc.msg})") \
+            from None
+    expected = list(parameters.items())
+    if len(tree.body) != len(expected):
+        raise ParameterError("parameters do not round-trip: the injected cell would hold "
+                             f"{len(tree.body)} statements for {len(expected)} parameters")
+    for node, (name, value) in zip(tree.body, expected, strict=True):
+        ok = (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name)
+        if ok:
+            try:
+                ok = _same(ast.literal_eval(node.value), value)
+            except (ValueError, SyntaxError, TypeError):
+                ok = False
+        if not ok:
+            raise ParameterError(f"parameter '{name}' does not round-trip as a Python literal; "
+                                 "refusing to inject it", parameter=name)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right,
+                                                                             strict=True))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    return bool(left == right)
+
+
+def inject_parameters(notebook: Notebook, parameters: Mapping[str, Any]) -> InjectedNotebook:
+    """A copy of the notebook with the parameters cell injected after the ``parameters`` cell.
+
+    Without parameters nothing is injected. Without a ``parameters`` cell (only reachable with
+    ``--no-strict``) the cell goes first, as papermill does.
+    """
+    node = copy.deepcopy(notebook.node)
+    count = len(node.cells)
+    node.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
+    if not parameters:
+        return InjectedNotebook(node=node, injected_index=None, source_index=tuple(range(count)))
+    cell = nbformat.v4.new_code_cell(source=injection_source(parameters))
+    cell.metadata["tags"] = [INJECTED_TAG]
+    tagged = notebook.parameters_cells
+    position = tagged[0] + 1 if tagged else 0
+    node.cells.insert(position, cell)
+    mapping: list[int | None] = list(range(position))
+    if tagged:
+        mapping.append(tagged[0])  # a failure in the injected cell is the parameters cell's
+    else:
+        mapping.append(None)
+    mapping.extend(range(position, count))
+    return InjectedNotebook(node=node, injected_index=position, source_index=tuple(mapping))

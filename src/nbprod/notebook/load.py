@@ -1,0 +1,135 @@
+"""Read a notebook file into a validated nbformat v4 document, and identify its version.
+
+Reading is strict: a file that is not JSON, not a notebook, or not valid against nbformat's
+schema is a :class:`~nbprod.errors.NotebookInvalid` naming the file and the reason; v3 and
+older v4 minor versions are upgraded in memory, never on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotebookInvalid
+from ._nbformat import nbformat
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A validated v4 notebook and what nbprod derives from it."""
+
+    path: Path
+    node: Any  # nbformat.NotebookNode (untyped library object)
+    version: str
+
+    @property
+    def cells(self) -> list[Any]:
+        return list(self.node.cells)
+
+    @property
+    def kernel_name(self) -> str | None:
+        spec = self.node.metadata.get("kernelspec") or {}
+        name = spec.get("name")
+        return str(name) if name else None
+
+    @property
+    def parameters_cells(self) -> list[int]:
+        """Indexes of the cells tagged ``parameters``."""
+        return [i for i, cell in enumerate(self.node.cells)
+                if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", [])]
+
+
+def read_notebook(path: Path) -> Notebook:
+    """Read, validate and upgrade the notebook at ``path``.
+
+    Raises
+    ------
+    NotebookInvalid
+        The file is missing, not JSON (for instance truncated), not a notebook, of an
+        unsupported nbformat version, or not valid against the nbformat schema.
+    """
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookInvalid(shown, "no such file") from None
+    except IsADirectoryError:
+        raise NotebookInvalid(shown, "is a folder, not a notebook file") from None
+    except UnicodeDecodeError as exc:
+        raise NotebookInvalid(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
+    except OSError as exc:
+        raise NotebookInvalid(shown, f"cannot read: {exc.strerror}") from None
+    node = parse_notebook(text, shown)
+    return Notebook(path=path, node=node, version=notebook_version(node))
+
+
+def parse_notebook(text: str, shown: str) -> Any:
+    """Parse notebook JSON text into a validated v4 ``NotebookNode``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        reason = f"not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        hint = "the file looks truncated: restore it from version control" \
+            if exc.pos >= len(text.rstrip()) - 1 else "fix the JSON or restore the file"
+        raise NotebookInvalid(shown, reason, hint=hint) from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise NotebookInvalid(shown, "not a Jupyter notebook (no 'nbformat' field)")
+    major = data.get("nbformat")
+    if major not in (3, 4):
+        raise NotebookInvalid(shown, f"nbformat version {major!r} is not supported (3 or 4)")
+    # The version module's reader rejoins multi-line sources into strings, as nbformat.read does.
+    original = nbformat.versions[major].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
+    _validate(original, shown)
+    if major == 3 or data.get("nbformat_minor", 0) < 5:
+        node = nbformat.convert(original, 4)
+        if node.get("nbformat_minor", 0) < 5:
+            node = nbformat.v4.upgrade(node, from_version=4,
+                                       from_minor=node.get("nbformat_minor", 0))
+        _validate(node, shown)
+    else:
+        node = original
+    return node
+
+
+def _validate(node: Any, shown: str) -> None:
+    try:
+        nbformat.validate(node)
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "notebook"
+        message = str(exc.message).splitlines()[0]
+        raise NotebookInvalid(shown, f"does not match the nbformat schema at {where}: {message}",
+                              hint="open and re-save it in JupyterLab, or fix that field") \
+            from None
+
+
+def notebook_version(node: Any) -> str:
+    """SHA-256 of what determines behaviour: kernel name, cell types, tags and sources.
+
+    Outputs, execution counts and volatile metadata are excluded, so executing or re-saving
+    a notebook does not change its version; editing any cell does.
+    """
+    digest = hashlib.sha256()
+    spec = node.metadata.get("kernelspec") or {}
+    digest.update(f"kernel:{spec.get('name', '')}\n".encode())
+    for cell in node.cells:
+        tags = ",".join(sorted(cell.get("metadata", {}).get("tags", [])))
+        source = "\n".join(line.rstrip() for line in _source(cell).splitlines()).strip("\n")
+        digest.update(f"{cell.cell_type}\x00{tags}\x00{len(source)}\x00{source}\n".encode())
+    return digest.hexdigest()
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def cell_source(cell: Any) -> str:
+    """A cell's source as one string (v4 allows a list of lines)."""
+    return _source(cell).replace("\r\n", "\n")

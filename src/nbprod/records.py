@@ -1,0 +1,167 @@
+"""The run record: what nbprod knows about one notebook execution, and its JSON shape.
+
+These are plain frozen dataclasses shared by the registry (which stores them), the API (which
+assembles them) and the interfaces (which render them). ``RunRecord.to_json()`` is the contract
+behind ``--json`` and ``record.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunState = Literal["running", "succeeded", "failed", "lost"]
+FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost"]
+
+FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "lost"})
+FAILURE_KINDS: tuple[str, ...] = (
+    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost",
+)
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable unique id: UTC time to the millisecond, then 30 random bits.
+
+    ``20261126-050606-123-k3m9x2``: sorts by start time; the last six characters are random
+    and are enough to name a run on the command line (``nbprod show k3m9x2``).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}"
+    bits = secrets.randbits(30)
+    suffix = "".join(_ID_ALPHABET[(bits >> shift) & 31] for shift in range(25, -1, -5))
+    return f"{stamp}-{suffix}"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a run failed: its kind and, where known, the cell and the exception."""
+
+    kind: FailureKind
+    message: str
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "cell_index": self.cell_index,
+            "ename": self.ename,
+            "evalue": self.evalue,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Failure:
+        return cls(
+            kind=data["kind"],
+            message=data.get("message") or "",
+            cell_index=data.get("cell_index"),
+            ename=data.get("ename"),
+            evalue=data.get("evalue"),
+            exit_code=data.get("exit_code"),
+            signal=data.get("signal"),
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """One committed file of a run: its name inside the run, where it is, size and SHA-256."""
+
+    name: str
+    location: str
+    sha256: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.location, "sha256": self.sha256, "size": self.size}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a run came from: code, environment, inputs, machine."""
+
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    environment_digest: str | None = None
+    python: str | None = None
+    input_digests: dict[str, str] = field(default_factory=dict)
+    kernel: str | None = None
+    user: str | None = None
+    host: str | None = None
+    runner_pid: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "environment_digest": self.environment_digest,
+            "python": self.python,
+            "input_digests": dict(self.input_digests),
+            "kernel": self.kernel,
+            "user": self.user,
+            "host": self.host,
+            "runner_pid": self.runner_pid,
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything recorded about one run."""
+
+    run_id: str
+    notebook: str
+    notebook_version: str | None
+    state: RunState
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    failure: Failure | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    contract: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    artifacts: tuple[ArtifactRef, ...] = ()
+    lineage: Lineage = field(default_factory=Lineage)
+    note: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def artifact(self, name: str) -> ArtifactRef | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "notebook": self.notebook,
+            "notebook_version": self.notebook_version,
+            "state": self.state,
+            "failure": self.failure.to_json() if self.failure else None,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "duration": self.duration,
+            "parameters": dict(self.parameters),
+            "contract": list(self.contract),
+            "values": dict(self.values),
+            "artifacts": [a.to_json() for a in self.artifacts],
+            "lineage": self.lineage.to_json(),
+            "note": self.note,
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None

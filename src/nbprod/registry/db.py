@@ -1,0 +1,172 @@
+"""Connect to the registry database and keep writes safe under concurrency.
+
+SQLite (the embedded default) runs in WAL mode: readers never block, and every write
+transaction starts with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout
+instead of failing half-way with "database is locked". PostgreSQL goes through the same code.
+The schema is migrated with Alembic once, under a lock (the SQLite write lock, or a PostgreSQL
+advisory lock); a registry already at the head revision costs one query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import RegistryError
+from .schema import HEAD_REVISION
+
+_PG_MIGRATION_LOCK = 7_262_012  # arbitrary advisory-lock id for nbprod migrations
+_READ = "nbprod_read"
+
+
+def connect(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine for ``url`` with nbprod's concurrency settings; the schema migrated."""
+    engine = _create_engine(url, busy_timeout)
+    try:
+        migrate(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise translate(exc, url) from exc
+    return engine
+
+
+def _create_engine(url: str, busy_timeout: float) -> Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise RegistryError(f"registry URL {url!r} is not a database URL",
+                            hint="use sqlite:///path/registry.db or postgresql://...") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RegistryError(f"cannot create the registry folder for {parsed.database}: "
+                                    f"{exc.strerror}") from None
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": busy_timeout, "check_same_thread": False},
+            poolclass=sa.pool.NullPool)
+        _sqlite_events(engine, busy_timeout)
+        return engine
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    except ImportError as exc:
+        raise RegistryError(f"no database driver for {parsed.drivername}: {exc}",
+                            hint="pip install 'nbprod[postgres]'") from None
+
+
+def _sqlite_events(engine: Engine, busy_timeout: float) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(_READ, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def writing(engine: Engine, url: str) -> Iterator[Connection]:
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite); errors become RegistryError."""
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except sa.exc.SQLAlchemyError as exc:
+        raise translate(exc, url) from exc
+
+
+@contextmanager
+def reading(engine: Engine, url: str) -> Iterator[Connection]:
+    """A read transaction: a consistent snapshot that takes no write lock."""
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{_READ: True})
+            with connection.begin():
+                yield connection
+    except sa.exc.SQLAlchemyError as exc:
+        raise translate(exc, url) from exc
+
+
+def current_revision(connection: Connection) -> str | None:
+    inspector = sa.inspect(connection)
+    if not inspector.has_table("alembic_version"):
+        return None
+    row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return str(row[0]) if row else None
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to :data:`HEAD_REVISION`, once, under a lock."""
+    with engine.connect() as probe:
+        probe = probe.execution_options(**{_READ: True})
+        with probe.begin():
+            if current_revision(probe) == HEAD_REVISION:
+                return
+    with engine.begin() as connection:  # BEGIN IMMEDIATE: one migrator at a time
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                               {"k": _PG_MIGRATION_LOCK})
+        current = current_revision(connection)
+        if current == HEAD_REVISION:
+            return
+        _alembic_upgrade(connection, current)
+
+
+def _alembic_upgrade(connection: Connection, current: str | None) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        raise RegistryError(f"the registry's schema (revision {current}) is newer than this "
+                            "nbprod", hint="upgrade nbprod to use this registry")
+    command.upgrade(config, "head")
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def translate(exc: sa.exc.SQLAlchemyError, url: str) -> RegistryError:
+    """One clear line for a database failure."""
+    where = shown_url(url)
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else \
+        type(exc).__name__
+    lowered = text.lower()
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return RegistryError(f"registry {where} stayed locked by another process past the busy "
+                             "timeout", hint="retry; if it persists, look for a stuck nbprod "
+                                             "process")
+    if "disk is full" in lowered or "no space" in lowered:
+        return RegistryError(f"registry {where}: disk full", hint="free space and retry")
+    if "unable to open database" in lowered or "readonly database" in lowered:
+        return RegistryError(f"cannot open registry {where}: {text}",
+                             hint="check the path and its permissions")
+    if "could not connect" in lowered or "connection refused" in lowered or \
+            "connection failed" in lowered:
+        return RegistryError(f"cannot connect to registry {where}: {text}",
+                             hint="is the database server running and reachable?")
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return RegistryError(f"registry {where}: {text}")
+    return RegistryError(f"registry {where}: {type(exc).__name__}: {text}")

@@ -1,0 +1,244 @@
+"""Runs in the registry: created before the kernel starts, finished once, never changed after.
+
+Finishing is a compare-and-swap (``state = 'running'`` → final state), written in the same
+transaction as the run's values and artifacts, so a reader sees a run either running or
+complete. A run whose runner vanished is turned into ``lost`` by :meth:`Registry.reap_lost`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+
+from ..errors import NotFound, RegistryError
+from ..records import ArtifactRef, Failure, Lineage, RunRecord, utcnow
+from . import db
+from .schema import environments, run_artifacts, run_values, runs
+
+
+@dataclass(frozen=True)
+class RunnerIdentity:
+    """The process that executes a run, to tell a live runner from a vanished one."""
+
+    host: str
+    pid: int
+    start: str | None  # process start time (Linux: /proc/PID/stat field 22)
+
+
+class Registry:
+    """Runs, values, artifacts and environments in one SQL database."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout: float = 30.0) -> Registry:
+        return cls(db.connect(url, busy_timeout=busy_timeout), url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create_run(self, record: RunRecord, *, runner: RunnerIdentity,
+                   run_key: str | None = None) -> None:
+        """Insert a ``running`` run (committed before its kernel starts)."""
+        lineage = record.lineage
+        with db.writing(self.engine, self.url) as conn:
+            conn.execute(runs.insert().values(
+                run_id=record.run_id, notebook=record.notebook,
+                notebook_version=record.notebook_version, state=record.state,
+                failure=record.failure.to_json() if record.failure else None,
+                parameters=dict(record.parameters), contract=list(record.contract),
+                git_commit=lineage.git_commit, git_dirty=lineage.git_dirty,
+                environment_digest=lineage.environment_digest, python=lineage.python,
+                input_digests=dict(lineage.input_digests), kernel=lineage.kernel,
+                user=lineage.user, host=runner.host, runner_pid=runner.pid,
+                runner_start=runner.start, run_key=run_key, note=record.note,
+                started_at=record.started_at, ended_at=record.ended_at,
+                heartbeat_at=record.started_at))
+
+    def heartbeat(self, run_id: str) -> None:
+        with db.writing(self.engine, self.url) as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id,
+                                             runs.c.state == "running")
+                         .values(heartbeat_at=utcnow()))
+
+    def finish_run(self, run_id: str, *, state: str, failure: Failure | None,
+                   values: Mapping[str, Any], artifacts: Sequence[tuple[str, str, str, int]],
+                   note: str | None = None, ended_at: dt.datetime | None = None) -> bool:
+        """Move a running run to its final state with its values and artifacts, atomically.
+
+        ``artifacts`` holds ``(name, key, sha256, size)`` of objects already committed to the
+        store. Returns False (and writes nothing) if the run was no longer running, for
+        instance because it had been declared lost.
+        """
+        with db.writing(self.engine, self.url) as conn:
+            moved = conn.execute(
+                runs.update().where(runs.c.run_id == run_id, runs.c.state == "running")
+                .values(state=state, failure=failure.to_json() if failure else None,
+                        note=note, ended_at=ended_at or utcnow())).rowcount
+            if moved != 1:
+                return False
+            if values:
+                conn.execute(run_values.insert(), [
+                    {"run_id": run_id, "name": name, "value": value, "number": _number(value)}
+                    for name, value in values.items()])
+            if artifacts:
+                conn.execute(run_artifacts.insert(), [
+                    {"run_id": run_id, "name": name, "key": key, "sha256": sha, "size": size}
+                    for name, key, sha, size in artifacts])
+        return True
+
+    def record_environment(self, digest: str, python: str, packages: Sequence[str]) -> None:
+        """Remember which distributions an environment digest stands for (once)."""
+        with db.reading(self.engine, self.url) as conn:
+            if conn.execute(sa.select(environments.c.digest)
+                            .where(environments.c.digest == digest)).first():
+                return
+        try:
+            with db.writing(self.engine, self.url) as conn:
+                if not conn.execute(sa.select(environments.c.digest)
+                                    .where(environments.c.digest == digest)).first():
+                    conn.execute(environments.insert().values(
+                        digest=digest, python=python, packages=list(packages)))
+        except RegistryError:
+            # A concurrent writer inserted the same row on PostgreSQL; the content is equal.
+            with db.reading(self.engine, self.url) as conn:
+                if not conn.execute(sa.select(environments.c.digest)
+                                    .where(environments.c.digest == digest)).first():
+                    raise
+
+    def environment_packages(self, digest: str) -> list[str] | None:
+        with db.reading(self.engine, self.url) as conn:
+            row = conn.execute(sa.select(environments.c.packages)
+                               .where(environments.c.digest == digest)).first()
+        return list(row[0]) if row else None
+
+    def reap_lost(self, is_alive: Callable[[RunnerIdentity], bool | None],
+                  stale_before: dt.datetime) -> list[str]:
+        """Mark ``lost`` every running run whose runner is gone.
+
+        ``is_alive`` answers for runners it can check (same host): True, False, or None when
+        it cannot tell, in which case a heartbeat older than ``stale_before`` decides.
+        """
+        with db.reading(self.engine, self.url) as conn:
+            rows = conn.execute(sa.select(runs.c.run_id, runs.c.host, runs.c.runner_pid,
+                                          runs.c.runner_start, runs.c.heartbeat_at)
+                                .where(runs.c.state == "running")).all()
+        lost: list[str] = []
+        for row in rows:
+            alive = is_alive(RunnerIdentity(row.host or "", row.runner_pid or 0,
+                                            row.runner_start))
+            heartbeat = _aware(row.heartbeat_at)
+            if alive is False or (alive is None and heartbeat is not None
+                                  and heartbeat < stale_before):
+                lost.append(row.run_id)
+        reaped = []
+        for run_id in lost:
+            failure = Failure(kind="lost", message="the process running this notebook vanished "
+                                                   "(killed, crashed or its machine stopped)")
+            with db.writing(self.engine, self.url) as conn:
+                moved = conn.execute(
+                    runs.update().where(runs.c.run_id == run_id, runs.c.state == "running")
+                    .values(state="lost", failure=failure.to_json(),
+                            ended_at=utcnow())).rowcount
+            if moved:
+                reaped.append(run_id)
+        return reaped
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def resolve_id(self, ref: str) -> str:
+        """A full run id from an id, a prefix, or the random suffix (``k3m9x2``)."""
+        with db.reading(self.engine, self.url) as conn:
+            exact = conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == ref)).first()
+            if exact:
+                return str(exact[0])
+            escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            matches = conn.execute(
+                sa.select(runs.c.run_id).where(sa.or_(
+                    runs.c.run_id.like(f"{escaped}%", escape="\\"),
+                    runs.c.run_id.like(f"%{escaped}", escape="\\")))
+                .order_by(runs.c.run_id.desc()).limit(6)).scalars().all()
+        if not matches:
+            raise NotFound(f"no run matches '{ref}'", hint="`nbprod runs` lists them")
+        if len(matches) > 1:
+            raise NotFound(f"'{ref}' matches several runs ({', '.join(matches[:5])})",
+                           hint="give more characters of the id")
+        return str(matches[0])
+
+    def get_run(self, ref: str) -> RunRecord:
+        run_id = self.resolve_id(ref)
+        records = self.list_runs(run_ids=[run_id])
+        return records[0]
+
+    def list_runs(self, *, notebook: str | None = None, state: str | None = None,
+                  limit: int | None = None, run_ids: Iterable[str] | None = None
+                  ) -> list[RunRecord]:
+        """Runs, newest first, with their values and artifacts."""
+        query = sa.select(runs).order_by(runs.c.run_id.desc())
+        if notebook:
+            query = query.where(sa.or_(runs.c.notebook == notebook,
+                                       runs.c.notebook.like(f"%/{notebook}.ipynb"),
+                                       runs.c.notebook == f"{notebook}.ipynb"))
+        if state:
+            query = query.where(runs.c.state == state)
+        if run_ids is not None:
+            query = query.where(runs.c.run_id.in_(list(run_ids)))
+        if limit:
+            query = query.limit(limit)
+        with db.reading(self.engine, self.url) as conn:
+            rows = conn.execute(query).all()
+            ids = [r.run_id for r in rows]
+            values = _grouped(conn, run_values, ids)
+            artifacts = _grouped(conn, run_artifacts, ids)
+        return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
+                for row in rows]
+
+
+def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row[Any]]]:
+    grouped: dict[str, list[Row[Any]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for row in conn.execute(sa.select(table).where(table.c.run_id.in_(chunk))
+                                .order_by(table.c.run_id, table.c.name)):
+            grouped.setdefault(row.run_id, []).append(row)
+    return grouped
+
+
+def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) -> RunRecord:
+    return RunRecord(
+        run_id=row.run_id, notebook=row.notebook, notebook_version=row.notebook_version,
+        state=row.state, started_at=_aware(row.started_at) or utcnow(),
+        ended_at=_aware(row.ended_at),
+        failure=Failure.from_json(row.failure) if row.failure else None,
+        parameters=dict(row.parameters or {}), contract=list(row.contract or []),
+        values={v.name: v.value for v in values},
+        artifacts=tuple(ArtifactRef(name=a.name, location=a.key, sha256=a.sha256, size=a.size)
+                        for a in artifacts),
+        lineage=Lineage(git_commit=row.git_commit, git_dirty=row.git_dirty,
+                        environment_digest=row.environment_digest, python=row.python,
+                        input_digests=dict(row.input_digests or {}), kernel=row.kernel,
+                        user=row.user, host=row.host, runner_pid=row.runner_pid),
+        note=row.note)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,62 @@
+"""Registry tables (SQLAlchemy Core). Changes go through an Alembic migration in migrations/."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# The Alembic revision these tables correspond to; tests check it is the scripts' head.
+HEAD_REVISION = "0001"
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("notebook", sa.String(1024), nullable=False, index=True),
+    sa.Column("notebook_version", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("failure", sa.JSON),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("contract", sa.JSON, nullable=False),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("git_dirty", sa.Boolean),
+    sa.Column("environment_digest", sa.String(64)),
+    sa.Column("python", sa.String(32)),
+    sa.Column("input_digests", sa.JSON, nullable=False),
+    sa.Column("kernel", sa.String(255)),
+    sa.Column("user", sa.String(255)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("runner_pid", sa.Integer),
+    sa.Column("runner_start", sa.String(32)),
+    sa.Column("run_key", sa.String(64), index=True),
+    sa.Column("note", sa.Text),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
+)
+
+run_values = sa.Table(
+    "run_values", metadata,
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.JSON),
+    sa.Column("number", sa.Float),  # the value when numeric, for thresholds and sorting
+)
+
+run_artifacts = sa.Table(
+    "run_artifacts", metadata,
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("name", sa.String(512), primary_key=True),
+    sa.Column("key", sa.String(600), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)
+
+environments = sa.Table(
+    "environments", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("python", sa.String(32), nullable=False),
+    sa.Column("packages", sa.JSON, nullable=False),
+)
