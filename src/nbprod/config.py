@@ -185,9 +185,8 @@ def _check_types(values: Mapping[str, Any], where: str) -> None:
         if not ok:
             raise SettingsError(f"{where}: setting '{key}' must be {expected.__name__}, "
                                 f"got {value!r}")
-        if key.endswith("timeout") or key == "heartbeat_interval":
-            if float(value) <= 0:
-                raise SettingsError(f"{where}: setting '{key}' must be positive, got {value}")
+        if (key.endswith("timeout") or key == "heartbeat_interval") and float(value) <= 0:
+            raise SettingsError(f"{where}: setting '{key}' must be positive, got {value}")
 
 
 def _convert(raw: str, kind: type, var: str) -> Any:

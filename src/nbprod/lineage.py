@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotFound
-from .registry import RunnerIdentity
+from .records import RunnerIdentity
 
 _CHUNK = 1 << 20
 

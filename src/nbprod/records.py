@@ -41,6 +41,15 @@ def utcnow() -> dt.datetime:
 
 
 @dataclass(frozen=True)
+class RunnerIdentity:
+    """The process that executes a run, to tell a live runner from a vanished one."""
+
+    host: str
+    pid: int
+    start: str | None  # process start time (Linux: /proc/PID/stat field 22)
+
+
+@dataclass(frozen=True)
 class Failure:
     """Why a run failed: its kind and, where known, the cell and the exception."""
 

@@ -86,4 +86,5 @@ def _packages(project: Project, digest: str | None) -> dict[str, str]:
     if not digest:
         return {}
     listed = project.registry.environment_packages(digest) or []
-    return dict(p.split("==", 1) if "==" in p else (p, "") for p in listed)
+    pairs = (p.partition("==") for p in listed)
+    return {name: version for name, _sep, version in pairs}

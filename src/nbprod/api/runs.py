@@ -15,6 +15,7 @@ no ``succeeded`` row ever points at a missing or partial file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -27,10 +28,24 @@ from typing import Any
 from ..errors import InvalidInput, NbprodError
 from ..lineage import git_state, input_digests, python_environment, this_runner
 from ..notebook import (
-    GivenValue, InjectedNotebook, Notebook, ParameterContract, contract_of, inject_parameters,
-    read_notebook, resolve_parameters,
+    GivenValue,
+    InjectedNotebook,
+    Notebook,
+    ParameterContract,
+    contract_of,
+    inject_parameters,
+    read_notebook,
+    resolve_parameters,
 )
-from ..records import ArtifactRef, Failure, Lineage, RunRecord, new_run_id, utcnow
+from ..records import (
+    ArtifactRef,
+    Failure,
+    Lineage,
+    RunRecord,
+    RunState,
+    new_run_id,
+    utcnow,
+)
 from .project import Project
 
 
@@ -144,6 +159,10 @@ class _Runner:
         self.committed: list[tuple[str, str, str, int]] = []
 
     def run(self) -> None:
+        # The engine (papermill, nbclient, jupyter_client) is imported on this thread before
+        # the report renderer starts importing nbconvert on its own: two threads importing the
+        # same packages at once can see half-initialised modules.
+        from ..execute import engine  # noqa: F401
         from ..execute.report import ReportRenderer
 
         renderer = ReportRenderer()
@@ -196,14 +215,14 @@ class _Runner:
             self._put_bytes("report.html", renderer.render(result.node))
         except NbprodError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a report is not worth losing the run for
+        except Exception as exc:
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
         log = self.work / "kernel.log"
         if result.failure is not None and log.is_file() and log.stat().st_size:
             self._put_file("kernel.log", log)
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
-        state = "failed" if result.failure else "succeeded"
+        state: RunState = "failed" if result.failure else "succeeded"
         final = dataclasses.replace(
             self.record, state=state, failure=result.failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,
@@ -226,12 +245,11 @@ class _Runner:
         else:
             failure = Failure(kind="infra", message=f"internal error: {type(exc).__name__}: "
                               f"{exc}"[:500], ename=type(exc).__name__, evalue=str(exc)[:500])
-        try:
+        # If the registry is what failed, readers will see the run as lost.
+        with contextlib.suppress(NbprodError):
             self.project.registry.finish_run(self.record.run_id, state="failed",
                                              failure=failure, values={},
                                              artifacts=self.committed)
-        except NbprodError:
-            pass  # the registry is what failed; readers will see the run as lost
 
     def _key(self, name: str) -> str:
         return f"runs/{self.record.run_id}/{name}"
@@ -285,10 +303,8 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.project.defaults.heartbeat_interval):
-            try:
+            with contextlib.suppress(NbprodError):  # a missed beat is tolerated
                 self.project.registry.heartbeat(self.run_id)
-            except NbprodError:
-                pass  # a missed beat is tolerated; many are what "lost" means
 
 
 # -- reading --------------------------------------------------------------------------------

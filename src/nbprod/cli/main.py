@@ -7,6 +7,7 @@ traceback for known errors too.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -16,10 +17,14 @@ import click
 
 from .. import __version__
 from ..errors import (
-    EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, NbprodError,
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    NbprodError,
 )
-from .runs import diff_command, runs_command, show_command
 from .runcmd import run_command
+from .runs import diff_command, runs_command, show_command
 
 HELP = f"""Take parameterized Jupyter notebooks to production.
 
@@ -74,13 +79,18 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         click.echo(f"nbprod: error: {exc.one_line()}", err=True)
+        if "--json" in (argv if argv is not None else sys.argv[1:]):
+            # Scripts asked for JSON: they get the error as one object on stdout too.
+            click.echo(json.dumps({"error": {"type": type(exc).__name__,
+                                             "message": exc.one_line(),
+                                             "exit_code": exc.exit_code}}))
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("nbprod: interrupted", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    except Exception:  # noqa: BLE001 - the one place unknown errors are reported
+    except Exception:
         traceback.print_exc()
         click.echo("nbprod: internal error (a bug): the traceback above says where; please "
                    "report it", err=True)

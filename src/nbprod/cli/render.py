@@ -58,7 +58,7 @@ def number(value: Any) -> str:
 
 
 def state_text(record: RunRecord) -> Text:
-    label = record.state
+    label: str = record.state
     if record.failure is not None and record.state == "failed":
         label = f"failed ({record.failure.kind})"
     return Text(label, style=_STATE_STYLE.get(record.state, ""))
@@ -70,7 +70,10 @@ def runs_table(records: list[RunRecord]) -> Table:
         table.add_column(column, no_wrap=column != "values", overflow="fold",
                          min_width=20 if column == "values" else None)
     for record in records:
-        values = ", ".join(f"{k}={number(v)}" for k, v in list(record.values.items())[:4])
+        items = list(record.values.items())
+        values = ", ".join(f"{k}={number(v)}" for k, v in items[:4])
+        if len(items) > 4:
+            values += f", … (+{len(items) - 4})"
         table.add_row(record.run_id, record.notebook, state_text(record),
                       duration(record.duration), values or "-", ago(record.started_at))
     return table

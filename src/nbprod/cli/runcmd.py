@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from .. import api
 from ..errors import EXIT_CODES_HELP
@@ -106,7 +113,7 @@ class _Progress(api.RunObserver):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=console(stderr=True), transient=True)
-        self.task: int | None = None
+        self.task: TaskID | None = None
         self.progress.start()
 
     def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:

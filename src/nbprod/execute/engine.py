@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import jupyter_client.asynchronous  # noqa: F401 - loaded by every run; see api.runs
+from jupyter_client.kernelspec import NoSuchKernel
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
 from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
 from ..notebook.injection import InjectedNotebook
 from ..notebook.load import cell_source
 from ..records import Failure
+from ._papermill import NotebookExecutionManager, PapermillNotebookClient
 from .kernel import SupervisedKernelManager, describe_exit
-
-from jupyter_client.kernelspec import NoSuchKernel  # noqa: E402, I001
-from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
-from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
-from papermill.engines import NotebookExecutionManager  # noqa: E402
 
 FAILED_TAG = "nbprod-failed"
 MARKER_TAG = "nbprod-error-marker"
@@ -117,7 +117,8 @@ def _attempt(request: ExecutionRequest,
     client = PapermillNotebookClient(
         manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
-        raise_on_iopub_timeout=False)
+        raise_on_iopub_timeout=False, shutdown_kernel="immediate")
+    km.shutdown_wait_time = request.shutdown_timeout
     run_timer = _RunTimer(km, request.timeout)
     failure: Failure | None = None
     note: str | None = None
@@ -142,10 +143,12 @@ def _attempt(request: ExecutionRequest,
             retriable = not run_timer.fired
         else:
             failure = _infra(manager, request.notebook, exc)
-    except Exception as exc:  # noqa: BLE001 - zmq/tornado/os failures of the machinery
+    except Exception as exc:
         failure = _infra(manager, request.notebook, exc)
     finally:
         run_timer.cancel()
+        if run_timer.fired:  # whatever the kernel did once interrupted and killed
+            failure, retriable = _timeout(manager, request, whole_run=True), False
         _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
         manager.notebook_complete()
         if log is not None:
@@ -156,7 +159,7 @@ def _attempt(request: ExecutionRequest,
 
 
 def _seconds(value: float) -> int:
-    return max(1, int(round(value)))
+    return max(1, round(value))
 
 
 class _RunTimer:
@@ -210,7 +213,8 @@ def _cell_outcome(manager: _Manager,
     evalue = str(getattr(exc, "evalue", "") or "")
     index = injected.input_index(manager.exception_index)
     if ename == "SystemExit" and evalue.strip() in _SUCCESS_EXITS:
-        return None, f"stopped early by sys.exit({evalue or ''}) in cell {index}, counted as success"
+        return None, (f"stopped early by sys.exit({evalue or ''}) in cell {index}, counted as "
+                      "success")
     return Failure(kind="cell_error", message=f"cell {index} raised {ename}: {evalue}"[:500],
                    cell_index=index, ename=ename, evalue=evalue), None
 
@@ -239,7 +243,10 @@ def _kernel_died(manager: _Manager, km: SupervisedKernelManager,
 def _start_failure(km: SupervisedKernelManager, request: ExecutionRequest,
                    exc: BaseException) -> Failure:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    code = km.exit_status(wait=0.2) if km.kernel_process is not None else None
+    # Only a kernel that died by itself has an exit status worth showing; one that did not
+    # answer in time was stopped by nbprod.
+    died = "died" in reason.lower()
+    code = km.exit_status(wait=0.5) if died and km.kernel_process is not None else None
     phrase = "" if code is None else f" ({describe_exit(code)[0]})"
     return Failure(kind="infra", ename="KernelStartError", exit_code=code,
                    evalue=reason, message=(f"kernel '{request.kernel_name}' did not start: "
@@ -259,7 +266,7 @@ def _no_kernel(name: str) -> str:
 
     try:
         installed = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
-    except Exception:  # noqa: BLE001 - only for the message
+    except Exception:
         installed = "unknown"
     return f"no Jupyter kernel named '{name}' (installed: {installed}); pass --kernel NAME"
 

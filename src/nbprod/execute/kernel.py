@@ -21,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 _POLL = 0.01
 
 
-class SupervisedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+class SupervisedKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` that remembers its kernel process and process group."""
 
     kernel_process: subprocess.Popen[bytes] | None = None

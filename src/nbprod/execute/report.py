@@ -15,6 +15,8 @@ from ..notebook._nbformat import nbformat
 
 _UNSAFE_MIME = ("application/javascript", "application/vnd.jupyter.widget-state+json",
                 "application/vnd.jupyter.widget-view+json")
+# Values glued by scrapbook/papermill: data for nbprod, nothing to show.
+_DATA_ONLY = ("application/scrapbook.scrap.", "application/papermill.record")
 
 
 class ReportRenderer:
@@ -33,7 +35,7 @@ class ReportRenderer:
             exporter = HTMLExporter(sanitize_html=True, exclude_input_prompt=False)
             exporter.from_notebook_node(nbformat.v4.new_notebook())  # loads templates
             self._exporter = exporter
-        except Exception as exc:  # noqa: BLE001 - reported when a report is asked for
+        except Exception as exc:
             self._error = exc
 
     def render(self, node: Any) -> bytes:
@@ -54,6 +56,6 @@ def _without_scripts(node: Any) -> Any:
         for output in cell.get("outputs", []):
             data = output.get("data")
             if data:
-                for mime in _UNSAFE_MIME:
+                for mime in [m for m in data if m in _UNSAFE_MIME or m.startswith(_DATA_ONLY)]:
                     data.pop(mime, None)
     return safe

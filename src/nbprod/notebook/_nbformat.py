@@ -14,6 +14,6 @@ import sys
 if "jsonschema" not in sys.modules:
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-import nbformat  # noqa: E402
+import nbformat
 
 __all__ = ["nbformat"]

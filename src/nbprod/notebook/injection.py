@@ -56,7 +56,7 @@ def _verify(source: str, parameters: Mapping[str, Any]) -> None:
     for node, (name, value) in zip(tree.body, expected, strict=True):
         ok = (isinstance(node, ast.Assign) and len(node.targets) == 1
               and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name)
-        if ok:
+        if ok and isinstance(node, ast.Assign):
             try:
                 ok = _same(ast.literal_eval(node.value), value)
             except (ValueError, SyntaxError, TypeError):

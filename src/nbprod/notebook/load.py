@@ -77,7 +77,7 @@ def parse_notebook(text: str, shown: str) -> Any:
     except json.JSONDecodeError as exc:
         reason = f"not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
         hint = "the file looks truncated: restore it from version control" \
-            if exc.pos >= len(text.rstrip()) - 1 else "fix the JSON or restore the file"
+            if not text.rstrip().endswith("}") else "fix the JSON or restore the file"
         raise NotebookInvalid(shown, reason, hint=hint) from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookInvalid(shown, "not a Jupyter notebook (no 'nbformat' field)")
@@ -102,11 +102,26 @@ def _validate(node: Any, shown: str) -> None:
     try:
         nbformat.validate(node)
     except nbformat.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "notebook"
-        message = str(exc.message).splitlines()[0]
-        raise NotebookInvalid(shown, f"does not match the nbformat schema at {where}: {message}",
+        raise NotebookInvalid(shown, f"does not match the nbformat schema: {_schema_problem(exc)}",
                               hint="open and re-save it in JupyterLab, or fix that field") \
             from None
+
+
+def _schema_problem(exc: Any) -> str:
+    """Where the schema error is (cell N, field) and what, in one short phrase."""
+    path = list(exc.absolute_path)
+    instance = exc.instance
+    if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+        where = f"cell {path[1]}" + (f" field {'/'.join(map(str, path[2:]))}" if path[2:] else "")
+        if len(path) == 2 and isinstance(instance, dict):
+            kind = instance.get("cell_type")
+            if kind not in ("code", "markdown", "raw"):
+                return f"{where} has unknown cell_type {kind!r}"
+            return f"{where} is not a valid {kind} cell (a required field is missing or wrong)"
+    else:
+        where = "/".join(map(str, path)) or "top level"
+    message = str(exc.message).splitlines()[0]
+    return f"{where}: {message[:120]}"
 
 
 def notebook_version(node: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ..errors import ParameterError
-from .contract import ANY, ParamType, ParameterContract, is_plain_data
+from .contract import ANY, ParameterContract, ParamType, is_plain_data
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -130,7 +130,7 @@ def _papermill_value(text: str) -> Any:
 
 
 def _safe_yaml(text: str) -> Any:
-    value = yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+    value = yaml.load(text, Loader=PlainLoader)
     return text if value is None and text.lower() not in _NONE and text else value
 
 
@@ -171,7 +171,7 @@ def read_parameter_file(path: Path) -> dict[str, GivenValue]:
     except OSError as exc:
         raise ParameterError(f"cannot read parameter file {shown}: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+        data = yaml.load(text, Loader=PlainLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .runs import Registry, RunnerIdentity
+from ..records import RunnerIdentity
+from .runs import Registry
 
 __all__ = ["Registry", "RunnerIdentity"]

@@ -10,25 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import NotFound, RegistryError
-from ..records import ArtifactRef, Failure, Lineage, RunRecord, utcnow
+from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
 from . import db
 from .schema import environments, run_artifacts, run_values, runs
-
-
-@dataclass(frozen=True)
-class RunnerIdentity:
-    """The process that executes a run, to tell a live runner from a vanished one."""
-
-    host: str
-    pid: int
-    start: str | None  # process start time (Linux: /proc/PID/stat field 22)
 
 
 class Registry:

@@ -1,0 +1,94 @@
+"""The same registry code on PostgreSQL: migrations, runs, concurrent writers.
+
+Needs a server: NBPROD_TEST_POSTGRES_URL (a role allowed to CREATE DATABASE). `.ci/run` starts
+one; without it these tests skip, unless NBPROD_REQUIRE_SERVICES=1, where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from nbprod.registry import Registry
+from nbprod.registry.schema import HEAD_REVISION
+
+from ..conftest import run_json
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty database on the test server; dropped afterwards."""
+    base = os.environ.get("NBPROD_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
+            pytest.fail("NBPROD_TEST_POSTGRES_URL is not set but services are required")
+        pytest.skip("no PostgreSQL server (set NBPROD_TEST_POSTGRES_URL)")
+    name = f"nbprod_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrates_once_and_reopens_at_head(pg_url: str) -> None:
+    registry = Registry.open(pg_url)
+    registry.close()
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            HEAD_REVISION
+    engine.dispose()
+    Registry.open(pg_url).close()  # at head: no second migration, no error
+
+
+def test_runs_are_recorded_in_postgres(project_dir: Path, pg_url: str) -> None:
+    env = {"NBPROD_REGISTRY": pg_url}
+    code, record = run_json(project_dir, "run", "ok.ipynb", "-p", "x", "3", env=env)
+    assert code == 0 and record["values"] == {"x2": 6, "label": "a"}
+    code, failed = run_json(project_dir, "run", "raises.ipynb", env=env)
+    assert code == 3 and failed["failure"]["cell_index"] == 3
+    code, runs = run_json(project_dir, "runs", env=env)
+    assert [r["run_id"] for r in runs] == [failed["run_id"], record["run_id"]]
+    assert not (project_dir / ".nbprod" / "registry.db").exists()
+
+
+def test_concurrent_runs_on_postgres(project_dir: Path, pg_url: str) -> None:
+    env = {**os.environ, "NBPROD_REGISTRY": pg_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "nbprod", "run", "ok.ipynb", "-p", "x",
+                               str(i), "--json"], cwd=project_dir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(4)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["state"] == "succeeded"
+    code, runs = run_json(project_dir, "runs", "--all", env={"NBPROD_REGISTRY": pg_url})
+    assert code == 0
+    assert sorted(r["parameters"]["x"] for r in runs) == [0, 1, 2, 3]
+
+
+def test_unreachable_server_is_one_clear_line(project_dir: Path) -> None:
+    from ..conftest import run_cli
+
+    proc = run_cli(project_dir, "runs", env={
+        "NBPROD_REGISTRY": "postgresql+psycopg://nbprod:secret@127.0.0.1:1/none"})
+    assert proc.returncode == 4
+    assert "cannot connect to registry" in proc.stderr
+    assert "secret" not in proc.stderr
+    assert "Traceback" not in proc.stderr
