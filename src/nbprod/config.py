@@ -23,7 +23,7 @@ DEFAULT_DIR = ".nbprod"
 # caught instead of silently ignored.
 _KNOWN_KEYS = frozenset({
     "notebook_dir", "registry", "store", "start_timeout", "cell_timeout", "timeout",
-    "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "notebooks",
+    "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
 })
 _NOTEBOOK_KEYS = frozenset({"path", "inputs", "kernel", "parameters", "test_parameters"})
@@ -39,6 +39,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "NBPROD_SHUTDOWN_TIMEOUT": ("shutdown_timeout", float),
     "NBPROD_KERNEL": ("kernel", str),
     "NBPROD_HEARTBEAT_INTERVAL": ("heartbeat_interval", float),
+    "NBPROD_BUSY_TIMEOUT": ("busy_timeout", float),
 }
 
 
@@ -70,6 +71,7 @@ class Settings:
     kernel: str | None = None
     strict: bool = True
     heartbeat_interval: float = 10.0
+    busy_timeout: float = 30.0
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -154,7 +156,7 @@ def load_settings(start: Path | None = None, env: Mapping[str, str] | None = Non
 _SCALAR_FIELDS = {
     "notebook_dir": str, "registry": str, "store": str, "start_timeout": float,
     "cell_timeout": float, "timeout": float, "shutdown_timeout": float, "kernel": str,
-    "strict": bool, "heartbeat_interval": float,
+    "strict": bool, "heartbeat_interval": float, "busy_timeout": float,
 }
 
 
@@ -185,7 +187,7 @@ def _check_types(values: Mapping[str, Any], where: str) -> None:
         if not ok:
             raise SettingsError(f"{where}: setting '{key}' must be {expected.__name__}, "
                                 f"got {value!r}")
-        if (key.endswith("timeout") or key == "heartbeat_interval") and float(value) <= 0:
+        if _SCALAR_FIELDS[key] is float and float(value) <= 0:
             raise SettingsError(f"{where}: setting '{key}' must be positive, got {value}")
 
 

@@ -104,7 +104,7 @@ class Project:
 
 def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
     """Open the registry and store that ``settings`` name."""
-    registry = Registry.open(settings.registry_url)
+    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
     defaults = RunDefaults(
         start_timeout=settings.start_timeout, cell_timeout=settings.cell_timeout,
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,

@@ -88,8 +88,10 @@ def run_notebook(project: Project, request: RunRequest,
                  observer: RunObserver | None = None) -> RunRecord:
     """Execute a notebook into a run record and return the record in its final state.
 
-    A notebook that fails is a returned record with ``state == "failed"``; this raises only
-    when no run could be recorded at all (unknown notebook path, registry unavailable).
+    A notebook that fails (or parameters that do not fit) is a returned record with
+    ``state == "failed"``. This raises when no run could be recorded at all (unknown notebook
+    path, registry unavailable), and for failures of nbprod's own machinery while storing
+    (disk full, store or registry errors, Ctrl-C) after recording the run as ``infra``.
     """
     path, entry = project.resolve_notebook(request.notebook)
     notebook_ref = project.relative(path)
