@@ -104,7 +104,7 @@ class Settings:
         """A copy with the given (non-None) values, as command-line flags set them."""
         given = {k: v for k, v in values.items() if v is not None}
         for key, value in given.items():
-            if key.endswith("timeout") and float(value) <= 0:
+            if key.endswith("timeout") and not 0 < float(value) < float("inf"):
                 raise SettingsError(f"--{key.replace('_', '-')} must be a positive number of "
                                     f"seconds, got {value}")
         return replace(self, **given)
@@ -187,7 +187,7 @@ def _check_types(values: Mapping[str, Any], where: str) -> None:
         if not ok:
             raise SettingsError(f"{where}: setting '{key}' must be {expected.__name__}, "
                                 f"got {value!r}")
-        if _SCALAR_FIELDS[key] is float and float(value) <= 0:
+        if _SCALAR_FIELDS[key] is float and not 0 < float(value) < float("inf"):
             raise SettingsError(f"{where}: setting '{key}' must be positive, got {value}")
 
 
@@ -200,7 +200,9 @@ def _convert(raw: str, kind: type, var: str) -> Any:
     return raw
 
 
-def _notebooks(table: Mapping[str, Any], where: str) -> dict[str, NotebookSettings]:
+def _notebooks(table: Any, where: str) -> dict[str, NotebookSettings]:
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where}: 'notebooks' must be a table of [notebooks.NAME] tables")
     result: dict[str, NotebookSettings] = {}
     for name, entry in table.items():
         if not isinstance(entry, dict):
@@ -209,6 +211,13 @@ def _notebooks(table: Mapping[str, Any], where: str) -> dict[str, NotebookSettin
         inputs = entry.get("inputs", [])
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
             raise SettingsError(f"{where}: notebooks.{name}.inputs must be a list of paths")
+        for key in ("parameters", "test_parameters"):
+            if not isinstance(entry.get(key, {}), dict):
+                raise SettingsError(f"{where}: notebooks.{name}.{key} must be a table of "
+                                    "parameter names to values")
+        if not isinstance(entry.get("path", ""), str) or not isinstance(
+                entry.get("kernel") or "", str):
+            raise SettingsError(f"{where}: notebooks.{name}.path and .kernel must be strings")
         result[name] = NotebookSettings(
             name=name,
             path=str(entry.get("path", "")),

@@ -108,7 +108,9 @@ def input_digests(root: Path, patterns: list[str] | tuple[str, ...],
     """
     digests: dict[str, str] = {}
     for pattern in patterns:
-        matches = sorted(glob.glob(str(root / pattern), recursive=True))
+        base = pattern if Path(pattern).is_absolute() else \
+            f"{glob.escape(str(root))}/{pattern}"
+        matches = sorted(glob.glob(base, recursive=True))
         files: list[Path] = []
         for match in map(Path, matches):
             if match.is_dir():
@@ -119,7 +121,11 @@ def input_digests(root: Path, patterns: list[str] | tuple[str, ...],
             raise NotFound(f"declared input {pattern} ({declared_in}) does not exist",
                            hint="create it (run the notebook that produces it) or fix the path")
         for path in files:
-            digests[path.relative_to(root).as_posix()] = file_sha256(path)
+            try:
+                name = path.relative_to(root).as_posix()
+            except ValueError:
+                name = path.as_posix()  # declared by absolute path outside the project
+            digests[name] = file_sha256(path)
     return digests
 
 

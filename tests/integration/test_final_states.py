@@ -217,3 +217,29 @@ def test_scrapbook_glue_values_are_read(project: Project) -> None:
     record = run(project, "glue.ipynb")
     assert record.state == "succeeded", record.failure
     assert record.values == {"glued": 42, "text": "hello"}
+
+
+def test_import_nbprod_and_record_in_a_kernel_are_cheap_and_load_no_heavy_modules(
+        project: Project, tmp_path: Path) -> None:
+    notebook = json.loads((project.root / "ok.ipynb").read_text())
+    notebook["cells"][2]["source"] = (
+        "import sys, time\n"
+        "before = set(sys.modules)\n"
+        "t0 = time.perf_counter()\n"
+        "import nbprod\n"
+        "nbprod.record('x2', x * 2)\n"
+        "elapsed = time.perf_counter() - t0\n"
+        "heavy = sorted(m for m in set(sys.modules) - before if m.split('.')[0] in\n"
+        "               ('nbformat', 'jsonschema', 'sqlalchemy', 'papermill', 'nbclient',\n"
+        "                'nbconvert', 'alembic', 'rich', 'click', 'yaml'))\n"
+        "nbprod.record('heavy', heavy)\n"
+        "nbprod.record('elapsed', elapsed)")
+    notebook["cells"] = notebook["cells"][:3]
+    (project.root / "cheap.ipynb").write_text(json.dumps(notebook))
+    record = run(project, "cheap.ipynb")
+    assert record.state == "succeeded", record.failure
+    assert record.values["heavy"] == []
+    assert record.values["x2"] == 2
+    # Not a timing assertion on a noisy machine: a bound two orders of magnitude above the
+    # measured ~2 ms, to catch an accidental import of the library (~1 s).
+    assert record.values["elapsed"] < 0.5

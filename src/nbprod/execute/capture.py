@@ -26,7 +26,7 @@ CAPTURE_ENV = "NBPROD_CAPTURE_DIR"
 VALUES_FILE = "values.jsonl"
 FILES_DIR = "files"
 LOCAL_DIR = "nbprod-local"
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _SCRAPBOOK_PREFIX = "application/scrapbook.scrap."
 _PAPERMILL_RECORD = "application/papermill.record+json"
 
@@ -48,7 +48,7 @@ def record(name: str, value: Any) -> None:
     Values must be plain data: numbers, strings, booleans, None, and lists or dicts of them.
     NumPy and pandas scalars are converted. Recording a name again replaces the value.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise RecordError(f"nbprod.record: name {name!r} must be 1-200 characters of "
                           "letters, digits, '.', '_' or '-'")
     plain = _plain(value, name)
@@ -70,7 +70,7 @@ def output_path(name: str) -> Path:
     ``nbprod-local/files/`` beside the notebook.
     """
     if not isinstance(name, str) or not name or name.startswith("/") or any(
-            part in ("", ".", "..") or not _NAME.match(part) for part in name.split("/")):
+            part in ("", ".", "..") or not _NAME.fullmatch(part) for part in name.split("/")):
         raise RecordError(f"nbprod.output_path: {name!r} must be a relative name made of "
                           "letters, digits, '.', '_', '-' and '/'")
     folder, interactive = _capture_dir()

@@ -111,11 +111,19 @@ def parse_contract(source: str, *, cell_index: int | None, path: str,
     is a :class:`ContractError`; without, such statements are skipped as papermill would.
     """
     where = f"parameters cell (cell {cell_index})"
-    python = "\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines())
+    python = source
     try:
         tree = ast.parse(python)
-    except SyntaxError as exc:
-        raise ContractError(path, f"{where} line {exc.lineno}: syntax error: {exc.msg}") from None
+    except SyntaxError:
+        # IPython syntax (%magic, !shell) is not Python: blank those lines and parse again.
+        # Only then, so a line starting with % inside a string literal stays as written.
+        python = "\n".join("" if _MAGIC_LINE.match(line) else line
+                           for line in source.splitlines())
+        try:
+            tree = ast.parse(python)
+        except SyntaxError as exc:
+            raise ContractError(path, f"{where} line {exc.lineno}: syntax error: {exc.msg}") \
+                from None
     comments = _trailing_comments(python)
     parameters: list[Parameter] = []
     for node in tree.body:

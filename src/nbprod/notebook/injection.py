@@ -84,19 +84,23 @@ def inject_parameters(notebook: Notebook, parameters: Mapping[str, Any]) -> Inje
     ``--no-strict``) the cell goes first, as papermill does.
     """
     node = copy.deepcopy(notebook.node)
-    count = len(node.cells)
     node.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
-    if not parameters:
-        return InjectedNotebook(node=node, injected_index=None, source_index=tuple(range(count)))
-    cell = nbformat.v4.new_code_cell(source=injection_source(parameters))
-    cell.metadata["tags"] = [INJECTED_TAG]
-    tagged = notebook.parameters_cells
-    position = tagged[0] + 1 if tagged else 0
-    node.cells.insert(position, cell)
-    mapping: list[int | None] = list(range(position))
-    if tagged:
-        mapping.append(tagged[0])  # a failure in the injected cell is the parameters cell's
-    else:
-        mapping.append(None)
-    mapping.extend(range(position, count))
-    return InjectedNotebook(node=node, injected_index=position, source_index=tuple(mapping))
+    # (input position, cell) pairs; a stale injected cell (the input was already executed by
+    # papermill or nbprod) is replaced, as papermill does, or it would override these values.
+    kept = [(i, cell) for i, cell in enumerate(node.cells)
+            if not parameters or INJECTED_TAG not in cell.get("metadata", {}).get("tags", [])]
+    mapping: list[int | None] = [i for i, _cell in kept]
+    cells = [cell for _i, cell in kept]
+    injected_index = None
+    if parameters:
+        cell = nbformat.v4.new_code_cell(source=injection_source(parameters))
+        cell.metadata["tags"] = [INJECTED_TAG]
+        tagged = notebook.parameters_cells
+        after = next((k for k, i in enumerate(mapping) if tagged and i == tagged[0]), None)
+        injected_index = 0 if after is None else after + 1
+        cells.insert(injected_index, cell)
+        # a failure in the injected cell is reported at the parameters cell
+        mapping.insert(injected_index, tagged[0] if tagged else None)
+    node.cells = cells
+    return InjectedNotebook(node=node, injected_index=injected_index,
+                            source_index=tuple(mapping))

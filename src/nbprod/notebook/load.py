@@ -76,25 +76,33 @@ def parse_notebook(text: str, shown: str) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         reason = f"not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        hint = "the file looks truncated: restore it from version control" \
-            if not text.rstrip().endswith("}") else "fix the JSON or restore the file"
+        end = len(text.rstrip())
+        truncated = exc.pos >= end - 1 or not text.rstrip().endswith("}")
+        hint = "the file looks truncated: restore it from version control" if truncated \
+            else "fix the JSON or restore the file"
         raise NotebookInvalid(shown, reason, hint=hint) from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookInvalid(shown, "not a Jupyter notebook (no 'nbformat' field)")
     major = data.get("nbformat")
     if major not in (3, 4):
         raise NotebookInvalid(shown, f"nbformat version {major!r} is not supported (3 or 4)")
-    # The version module's reader rejoins multi-line sources into strings, as nbformat.read does.
-    original = nbformat.versions[major].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
-    _validate(original, shown)
-    if major == 3 or data.get("nbformat_minor", 0) < 5:
-        node = nbformat.convert(original, 4)
-        if node.get("nbformat_minor", 0) < 5:
-            node = nbformat.v4.upgrade(node, from_version=4,
-                                       from_minor=node.get("nbformat_minor", 0))
-        _validate(node, shown)
-    else:
-        node = original
+    # Validate the document as written first: nbformat's converters assume a sound structure.
+    _validate(nbformat.from_dict(data), shown)
+    try:
+        # The version's reader rejoins multi-line sources into strings, as nbformat.read does.
+        original = nbformat.versions[major].to_notebook_json(data)
+        minor = original.get("nbformat_minor", 0)
+        if major == 3 or minor < 5:
+            node = nbformat.convert(original, 4)
+            if node.get("nbformat_minor", 0) < 5:
+                node = nbformat.v4.upgrade(node, from_version=4,
+                                           from_minor=node.get("nbformat_minor", 0))
+        else:
+            node = original
+    except (TypeError, AttributeError, AssertionError, KeyError, ValueError) as exc:
+        raise NotebookInvalid(shown, f"is not a valid notebook structure ({type(exc).__name__}: "
+                                     f"{str(exc)[:80]})") from None
+    _validate(node, shown)
     return node
 
 
@@ -105,6 +113,9 @@ def _validate(node: Any, shown: str) -> None:
         raise NotebookInvalid(shown, f"does not match the nbformat schema: {_schema_problem(exc)}",
                               hint="open and re-save it in JupyterLab, or fix that field") \
             from None
+    except (TypeError, AttributeError, AssertionError, KeyError, ValueError) as exc:
+        raise NotebookInvalid(shown, f"is not a valid notebook structure ({type(exc).__name__}: "
+                                     f"{str(exc)[:80]})") from None
 
 
 def _schema_problem(exc: Any) -> str:

@@ -8,7 +8,9 @@ the expected type, the value and where it came from.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import json
 import keyword
 import re
 from collections.abc import Mapping
@@ -24,7 +26,7 @@ from .contract import ANY, ParameterContract, ParamType, is_plain_data
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NONE = {"none", "null", "~"}
-_INT = re.compile(r"^[+-]?\d[\d_]*$")
+_INT = re.compile(r"[+-]?\d[\d_]*")
 
 
 @dataclass(frozen=True)
@@ -73,16 +75,28 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
                 parameter=name)
         if parameter is not None and not ptype.accepts(value):
             raise _mismatch(name, ptype, value, given_value.source)
-        if ptype.base == "float" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        resolved[name] = value
+        resolved[name] = _as_declared(value, ptype)
     return resolved
+
+
+def _as_declared(value: Any, ptype: ParamType) -> Any:
+    """Ints where floats are declared become floats, at any depth (``list[float]``)."""
+    if ptype.base == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if ptype.item is not None and isinstance(value, list):
+        return [_as_declared(v, ptype.item) for v in value]
+    if ptype.item is not None and isinstance(value, dict):
+        return {k: _as_declared(v, ptype.item) for k, v in value.items()}
+    return value
+
 
 
 def coerce_string(text: str, ptype: ParamType, name: str, source: str, *,
                   papermill_style: bool = False) -> Any:
     """Turn a command-line string into a value of ``ptype``."""
     stripped = text.strip()
+    if papermill_style:
+        return _papermill_value(stripped)
     if (ptype.optional or ptype.base == "any") and stripped.lower() in _NONE:
         return None
     base = ptype.base
@@ -90,7 +104,7 @@ def coerce_string(text: str, ptype: ParamType, name: str, source: str, *,
         if base == "str":
             return text
         if base == "int":
-            if not _INT.match(stripped):
+            if not _INT.fullmatch(stripped):
                 raise ValueError
             return int(stripped)
         if base == "float":
@@ -106,12 +120,12 @@ def coerce_string(text: str, ptype: ParamType, name: str, source: str, *,
                 return False
             raise ValueError
         if base in ("list", "dict"):
-            value = _safe_yaml(stripped)
+            value = _literal(stripped)
             if not ptype.accepts(value):
                 raise ValueError
             return value
-        return _papermill_value(stripped) if papermill_style else _safe_yaml(stripped)
-    except (ValueError, yaml.YAMLError):
+        return _untyped(stripped)
+    except ValueError:
         raise _mismatch(name, ptype, text, source) from None
 
 
@@ -129,9 +143,31 @@ def _papermill_value(text: str) -> Any:
     return text
 
 
-def _safe_yaml(text: str) -> Any:
-    value = yaml.load(text, Loader=PlainLoader)
-    return text if value is None and text.lower() not in _NONE and text else value
+def _literal(text: str) -> Any:
+    """A value written as JSON, a Python literal, or YAML flow (``[a, 'b c']``).
+
+    YAML is read with :class:`PlainLoader` (YAML 1.2 core scalars), so ``[010]`` is ten and
+    ``[10:30]`` a string; tags are refused. Raises ValueError when none of them reads it.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    try:
+        return yaml.load(text, Loader=PlainLoader)
+    except yaml.YAMLError:
+        raise ValueError(text) from None
+
+
+def _untyped(text: str) -> Any:
+    """A value for a parameter declared without a type (``x = None``)."""
+    if text.lower() in _NONE:
+        return None
+    return _literal(text)
 
 
 def _unknown(contract: ParameterContract, name: str, source: str) -> ParameterError:
@@ -154,13 +190,31 @@ def _mismatch(name: str, ptype: ParamType, value: Any, source: str) -> Parameter
 
 
 class PlainLoader(yaml.SafeLoader):
-    """YAML safe loader that keeps dates as strings: parameters are plain data only."""
+    """A YAML safe loader with YAML 1.2's core scalars: plain data, no surprises.
+
+    YAML 1.1 (PyYAML's default) reads ``on``/``no`` as booleans, ``010`` as octal, ``10:30``
+    as base 60 and ``2024-01-01`` as a date; here only ``true``/``false`` are booleans, integers
+    are decimal, and dates stay strings. Tags (``!!python/...``) are refused, as by SafeLoader.
+    """
 
 
-PlainLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+PlainLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?[0-9]+", "-+0123456789"),
+    ("float", r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)"
+              r"|\.(nan|NaN|NAN)", "-+0123456789."),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+):
+    PlainLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}",
+                                      re.compile(f"^(?:{_pattern})$"), list(_first))
+
+
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    return int(str(loader.construct_scalar(node)))
+
+
+PlainLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
 
 
 def read_parameter_file(path: Path) -> dict[str, GivenValue]:
@@ -170,6 +224,9 @@ def read_parameter_file(path: Path) -> dict[str, GivenValue]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ParameterError(f"cannot read parameter file {shown}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"parameter file {shown} is not UTF-8 text (byte {exc.start})",
+                             hint="save it as UTF-8") from None
     try:
         data = yaml.load(text, Loader=PlainLoader)
     except yaml.YAMLError as exc:

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from ..errors import StoreError
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 MAX_KEY_LENGTH = 512
 
 
@@ -59,7 +59,7 @@ def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH:
         raise StoreError(f"artifact name {key[:80]!r} is empty or too long")
     for segment in key.split("/"):
-        if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+        if segment in ("", ".", "..") or not _SEGMENT.fullmatch(segment):
             raise StoreError(
                 f"artifact name {key!r} is not allowed",
                 hint="use letters, digits, '.', '_' and '-' in each part of the name")

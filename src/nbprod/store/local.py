@@ -45,10 +45,14 @@ class LocalStore:
 
     def put_file(self, key: str, source: Path) -> StoredObject:
         try:
-            with source.open("rb") as handle:
-                return self._write(key, handle)
+            handle = source.open("rb")
         except FileNotFoundError:
             raise StoreError(f"cannot store {key}: {source} does not exist") from None
+        except OSError as exc:
+            raise StoreError(f"cannot store {key}: cannot read {source}: "
+                             f"{exc.strerror or exc}") from None
+        with handle:
+            return self._write(key, handle)
 
     def put_bytes(self, key: str, data: bytes) -> StoredObject:
         import io
@@ -84,7 +88,7 @@ class LocalStore:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
-            os.replace(tmp, target)
+            _commit(tmp, target, key, self.root)
             _fsync_dir(target.parent)
         return StoredObject(key=key, sha256=digest.hexdigest(), size=size)
 
@@ -114,6 +118,26 @@ def _translate(exc: OSError, target: Path) -> StoreError:
         return StoreError(f"cannot write artifact {target}: {exc.strerror}",
                           hint="check the store folder's permissions")
     return StoreError(f"cannot write artifact {target}: {exc.strerror or exc}")
+
+
+def _commit(tmp: Path, target: Path, key: str, root: Path) -> None:
+    """Move the finished temp file into place, never over an existing object.
+
+    A hard link is atomic and fails if the target exists, so two writers racing on one key
+    cannot overwrite each other; filesystems without hard links fall back to rename.
+    """
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise StoreError(f"artifact {key} already exists in {root}",
+                         hint="stored artifacts are immutable") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                             errno.EMLINK):
+            raise
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,0 +1,76 @@
+"""The repository's own example pipeline, run as README's tour does, in a fresh git checkout."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..conftest import run_json
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A committed copy of the project: pyproject.toml and notebooks/."""
+    root = tmp_path_factory.mktemp("example")
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "."], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "example"], cwd=root, check=True)
+    return root
+
+
+def test_prepare_train_evaluate(example: Path) -> None:
+    code, prepared = run_json(example, "run", "prepare")
+    assert code == 0, prepared
+    assert prepared["values"]["rows_train"] > 0
+
+    code, trained = run_json(example, "run", "notebooks/train.ipynb", "-p", "n_estimators", "50",
+                             "-p", "test_size", "0.3")
+    assert code == 0, trained
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=example, capture_output=True,
+                            text=True, check=True).stdout.strip()
+
+    code, shown = run_json(example, "show", trained["run_id"])
+    assert code == 0
+    assert shown["state"] == "succeeded"
+    assert shown["parameters"] == {"n_estimators": 50, "test_size": 0.3}
+    assert {"accuracy", "f1", "roc_auc"} <= set(shown["values"])
+    assert 0.8 < shown["values"]["accuracy"] <= 1.0
+    assert len(shown["notebook_version"]) == 64
+    assert shown["lineage"]["git_commit"] == commit
+    assert shown["lineage"]["git_dirty"] is False
+    assert len(shown["lineage"]["environment_digest"]) == 64
+    assert set(shown["lineage"]["input_digests"]) == {"data/processed/train.csv"}
+    names = {a["name"] for a in shown["artifacts"]}
+    assert {"notebook.ipynb", "report.html", "record.json", "files/model.joblib"} <= names
+    for artifact in shown["artifacts"]:
+        data = Path(artifact["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == artifact["sha256"]
+        assert len(data) == artifact["size"]
+
+    code, evaluated = run_json(example, "run", "evaluate")
+    assert code == 0, evaluated
+    assert "files/evaluation.png" in {a["name"] for a in evaluated["artifacts"]}
+    assert "models/model.joblib" in evaluated["lineage"]["input_digests"]
+
+
+def test_changing_an_input_shows_in_diff(example: Path) -> None:
+    _, first = run_json(example, "run", "train", "-p", "n_estimators", "20")
+    _, prepared = run_json(example, "run", "prepare", "-p", "seed", "7")
+    assert prepared["state"] == "succeeded"
+    _, second = run_json(example, "run", "train", "-p", "n_estimators", "20")
+    code, diff = run_json(example, "diff", first["run_id"], second["run_id"])
+    assert code == 0
+    sections = {(c["section"], c["name"]) for c in diff["changes"]}
+    assert ("inputs", "data/processed/train.csv") in sections
+    assert ("parameters", "n_estimators") not in sections
