@@ -53,9 +53,16 @@ def _without_scripts(node: Any) -> Any:
     safe = copy.deepcopy(node)
     safe.metadata.pop("widgets", None)
     for cell in safe.cells:
-        for output in cell.get("outputs", []):
+        if "outputs" not in cell:
+            continue
+        kept = []
+        for output in cell.outputs:
             data = output.get("data")
             if data:
                 for mime in [m for m in data if m in _UNSAFE_MIME or m.startswith(_DATA_ONLY)]:
                     data.pop(mime, None)
+                if not data:
+                    continue  # nothing left to show
+            kept.append(output)
+        cell.outputs = kept
     return safe
