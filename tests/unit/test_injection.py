@@ -17,7 +17,7 @@ from nbprod.errors import ParameterError
 from nbprod.notebook import Notebook, inject_parameters, injection_source
 from nbprod.notebook.injection import HEADER
 
-from .helpers import code, markdown
+from .helpers import code, markdown, same_typed
 
 INJECTED = "injected-parameters"
 
@@ -32,17 +32,7 @@ names = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True).filter(
     lambda n: not keyword.iskeyword(n))
 
 
-def _same(left: Any, right: Any) -> bool:
-    """Equal with the same types all the way down; floats compared by repr (keeps -0.0)."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(_same, left, right))
-    if isinstance(left, dict):
-        return list(left) == list(right) and all(_same(left[k], right[k]) for k in left)
-    if isinstance(left, float):
-        return repr(left) == repr(right)
-    return bool(left == right)
+_same = same_typed
 
 
 def _run(source: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from nbprod.notebook import (
 )
 from nbprod.notebook.values import coerce_string
 
-from .helpers import code
+from .helpers import code, same_typed
 
 CELL = """\
 n: int = 10
@@ -54,15 +54,7 @@ def _from_file(contract: ParameterContract, name: str, value: Any) -> Any:
     return resolve_parameters(contract, given)[name]
 
 
-def _same(left: Any, right: Any) -> bool:
-    """Equal with the same types all the way down (1 != 1.0 != True)."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(_same, left, right))
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
-    return bool(left == right)
+_same = same_typed
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), [
