@@ -12,7 +12,7 @@ Importing this package is cheap on purpose (it runs in every production kernel):
 
 from __future__ import annotations
 
+from .about import __version__
 from .execute.capture import output_path, record
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "output_path", "record"]

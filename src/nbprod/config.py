@@ -227,3 +227,15 @@ def _notebooks(table: Any, where: str) -> dict[str, NotebookSettings]:
             test_parameters=dict(entry.get("test_parameters", {})),
         )
     return result
+
+
+def current_user(environ: Mapping[str, str]) -> str:
+    """Who acts: ``NBPROD_USER``, else the operating-system user."""
+    if environ.get("NBPROD_USER"):
+        return environ["NBPROD_USER"]
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -62,7 +62,7 @@ def python_environment(cache_dir: Path | None = None) -> Environment:
     removing a distribution changes its folder).
     """
     python = platform.python_version()
-    key = _environment_key()
+    key = environment_key()
     cache = cache_dir / f"environment-{key}.json" if cache_dir else None
     if cache is not None:
         try:
@@ -90,7 +90,8 @@ def python_environment(cache_dir: Path | None = None) -> Environment:
     return environment
 
 
-def _environment_key() -> str:
+def environment_key() -> str:
+    """A cheap key that changes when the interpreter or installed distributions change."""
     parts = [sys.executable, sys.version]
     for entry in sys.path:
         try:

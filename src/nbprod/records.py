@@ -174,3 +174,30 @@ class RunRecord:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A lint or test result for one notebook version."""
+
+    kind: Literal["lint", "test"]
+    notebook: str
+    notebook_version: str
+    passed: bool
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    config_digest: str | None = None
+    run_id: str | None = None
+    user: str | None = None
+    host: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    check_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check_id": self.check_id, "kind": self.kind, "notebook": self.notebook,
+            "notebook_version": self.notebook_version, "passed": self.passed,
+            "summary": self.summary, "details": self.details,
+            "config_digest": self.config_digest, "run_id": self.run_id, "user": self.user,
+            "host": self.host, "created_at": _iso(self.created_at),
+        }

@@ -7,17 +7,47 @@ Open a project from settings, then run and inspect::
 
     with api.open_project(load_settings(), os.environ) as project:
         record = api.run_notebook(project, api.RunRequest("notebooks/train.ipynb"))
+
+Names load on first use: a command that only lints does not import the registry's database
+layer or the execution engine.
 """
 
 from __future__ import annotations
 
-from ..notebook import GivenValue, read_parameter_file
-from .compare import Change, RunDiff, diff_runs
-from .project import Project, RunDefaults, open_project
-from .runs import RunObserver, RunRequest, get_run, list_runs, run_notebook, verify_artifacts
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..notebook import GivenValue, read_parameter_file
+    from .compare import Change, RunDiff, diff_runs
+    from .project import Project, RunDefaults, open_project
+    from .runs import (
+        RunObserver,
+        RunRequest,
+        get_run,
+        list_runs,
+        run_notebook,
+        verify_artifacts,
+    )
+
+_EXPORTS = {
+    "GivenValue": "..notebook", "read_parameter_file": "..notebook",
+    "Change": ".compare", "RunDiff": ".compare", "diff_runs": ".compare",
+    "Project": ".project", "RunDefaults": ".project", "open_project": ".project",
+    "RunObserver": ".runs", "RunRequest": ".runs", "get_run": ".runs", "list_runs": ".runs",
+    "run_notebook": ".runs", "verify_artifacts": ".runs", "checks_for": ".runs",
+    "list_checks": ".runs",
+}
 
 __all__ = [
     "Change", "GivenValue", "Project", "RunDefaults", "RunDiff", "RunObserver", "RunRequest",
-    "diff_runs", "get_run", "list_runs", "open_project", "read_parameter_file", "run_notebook",
-    "verify_artifacts",
+    "checks_for", "diff_runs", "get_run", "list_checks", "list_runs", "open_project",
+    "read_parameter_file", "run_notebook", "verify_artifacts",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

@@ -7,12 +7,11 @@ environment it wants kernels to inherit; everything below receives these objects
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import NotebookSettings, Settings
+from ..config import NotebookSettings, Settings, current_user
 from ..errors import NotFound
 from ..lineage import runner_alive
 from ..registry import Registry
@@ -110,15 +109,8 @@ def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
         kernel=settings.kernel, strict=settings.strict,
         heartbeat_interval=settings.heartbeat_interval)
-    user = environ.get("NBPROD_USER") or _os_user()
+    user = current_user(environ)
     return Project(root=settings.project_root, registry=registry,
                    store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
                    notebooks=settings.notebooks, defaults=defaults,
                    kernel_env=dict(environ), user=user)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -39,6 +39,7 @@ from ..notebook import (
 )
 from ..records import (
     ArtifactRef,
+    CheckRecord,
     Failure,
     Lineage,
     RunRecord,
@@ -347,3 +348,22 @@ def verify_artifacts(project: Project, record: RunRecord) -> list[str]:
         except NbprodError:
             bad.append(artifact.name)
     return bad
+
+
+def checks_for(project: Project, notebook_version: str | None) -> list[CheckRecord]:
+    """Lint and test results recorded for a notebook version, newest first."""
+    if not notebook_version:
+        return []
+    return project.registry.checks.for_version(notebook_version)
+
+
+def list_checks(project: Project, *, notebook: str | None = None, kind: str | None = None,
+                limit: int = 50) -> list[CheckRecord]:
+    """Recent lint and test results, newest first."""
+    if notebook:
+        try:
+            path, _ = project.resolve_notebook(notebook)
+            notebook = project.relative(path)
+        except InvalidInput:
+            pass
+    return project.registry.checks.latest(notebook=notebook, kind=kind, limit=limit)

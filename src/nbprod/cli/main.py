@@ -7,15 +7,17 @@ traceback for known errors too.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from .. import __version__
+from ..about import __version__
 from ..errors import (
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
@@ -23,8 +25,6 @@ from ..errors import (
     EXIT_INVALID_INPUT,
     NbprodError,
 )
-from .runcmd import run_command
-from .runs import diff_command, runs_command, show_command
 
 HELP = f"""Take parameterized Jupyter notebooks to production.
 
@@ -43,17 +43,45 @@ takes --json for scripts.
 """
 
 
-@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"],
-                                          "max_content_width": 100})
+# Each command's module is imported only when that command runs (or for --help), so
+# `nbprod lint` does not pay for the execution engine or the database layer.
+COMMANDS = {
+    "run": "nbprod.cli.runcmd:run_command",
+    "runs": "nbprod.cli.runs:runs_command",
+    "show": "nbprod.cli.runs:show_command",
+    "diff": "nbprod.cli.runs:diff_command",
+    "lint": "nbprod.cli.lintcmd:lint_command",
+    "test": "nbprod.cli.testcmd:test_command",
+    "checks": "nbprod.cli.runs:checks_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, help=HELP,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="nbprod")
 def cli() -> None:
     pass
-
-
-cli.add_command(run_command)
-cli.add_command(runs_command)
-cli.add_command(show_command)
-cli.add_command(diff_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

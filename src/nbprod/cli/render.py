@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import RunDiff
-from ..records import RunRecord
+from ..records import CheckRecord, RunRecord
 
 _STATE_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "lost": "magenta"}
 
@@ -142,4 +142,18 @@ def diff_table(diff: RunDiff) -> Table | Text:
     for change in diff.changes:
         table.add_row(change.section, change.name, short(change.left, 50),
                       short(change.right, 50))
+    return table
+
+
+def checks_table(checks: list[CheckRecord], title: str | None) -> Table | Text:
+    if not checks:
+        return Text(f"{title}: none recorded (run nbprod lint / nbprod test)" if title else
+                    "no lint or test results recorded yet", style="dim")
+    table = Table(show_edge=False, box=None, padding=(0, 2, 0, 0), header_style="bold")
+    for column in (title or "kind", "notebook", "version", "result", "summary", "when"):
+        table.add_column(column, overflow="fold", no_wrap=column not in ("summary",))
+    for check in checks:
+        result = Text("passed", style="green") if check.passed else Text("failed", style="red")
+        table.add_row(check.kind, check.notebook, check.notebook_version[:12], result,
+                      short(check.summary, 70), ago(check.created_at))
     return table

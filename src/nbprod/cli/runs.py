@@ -7,7 +7,7 @@ import click
 from .. import api
 from ..errors import NotFound
 from .common import json_option, print_json, project
-from .render import console, diff_table, run_summary, runs_table
+from .render import checks_table, console, diff_table, run_summary, runs_table
 
 _STATES = click.Choice(["running", "succeeded", "failed", "lost"])
 
@@ -49,8 +49,10 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
     with project() as proj:
         record = api.get_run(proj, run_id)
         corrupt = api.verify_artifacts(proj, record) if verify else []
+        checks = api.checks_for(proj, record.notebook_version)
     if as_json:
         data = record.to_json()
+        data["checks"] = [c.to_json() for c in checks]
         if verify:
             data["corrupt_artifacts"] = corrupt
         print_json(data)
@@ -58,6 +60,7 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
         out = console()
         for block in run_summary(record):
             out.print(block)
+        out.print(checks_table(checks, title="checks of this notebook version"))
         if verify:
             out.print("artifacts verified: all match" if not corrupt else
                       f"[red]artifacts that no longer match their hash: {', '.join(corrupt)}")
@@ -80,4 +83,23 @@ def diff_command(left: str, right: str, as_json: bool) -> int:
         print_json(diff.to_json())
     else:
         console().print(diff_table(diff))
+    return 0
+
+
+@click.command("checks")
+@click.argument("notebook", required=False)
+@click.option("--kind", type=click.Choice(["lint", "test"]), help="Only lint or only test.")
+@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True)
+@json_option
+def checks_command(notebook: str | None, kind: str | None, last: int, as_json: bool) -> int:
+    """List recorded lint and test results (newest first), per notebook version.
+
+    `nbprod lint` and `nbprod test` record them; promotion gates read them.
+    """
+    with project() as proj:
+        checks = api.list_checks(proj, notebook=notebook, kind=kind, limit=last)
+    if as_json:
+        print_json([c.to_json() for c in checks])
+    else:
+        console().print(checks_table(checks, title=None))
     return 0

@@ -24,7 +24,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
 from ..notebook.injection import InjectedNotebook
-from ..notebook.load import cell_source
+from ..notebook.version import cell_source
 from ..records import Failure
 from ._papermill import NotebookExecutionManager, PapermillNotebookClient
 from .kernel import SupervisedKernelManager, describe_exit

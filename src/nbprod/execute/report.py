@@ -19,6 +19,11 @@ _UNSAFE_MIME = ("application/javascript", "application/vnd.jupyter.widget-state+
 _DATA_ONLY = ("application/scrapbook.scrap.", "application/papermill.record")
 
 
+def preload() -> None:
+    """Import nbconvert now (before forking workers that will render reports)."""
+    import nbconvert  # noqa: F401
+
+
 class ReportRenderer:
     """Builds an HTML exporter in the background; :meth:`render` waits for it."""
 

@@ -7,7 +7,6 @@ older v4 minor versions are upgraded in memory, never on disk.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..errors import NotebookInvalid
 from ._nbformat import nbformat
+from .version import notebook_version
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -133,29 +133,3 @@ def _schema_problem(exc: Any) -> str:
         where = "/".join(map(str, path)) or "top level"
     message = str(exc.message).splitlines()[0]
     return f"{where}: {message[:120]}"
-
-
-def notebook_version(node: Any) -> str:
-    """SHA-256 of what determines behaviour: kernel name, cell types, tags and sources.
-
-    Outputs, execution counts and volatile metadata are excluded, so executing or re-saving
-    a notebook does not change its version; editing any cell does.
-    """
-    digest = hashlib.sha256()
-    spec = node.metadata.get("kernelspec") or {}
-    digest.update(f"kernel:{spec.get('name', '')}\n".encode())
-    for cell in node.cells:
-        tags = ",".join(sorted(cell.get("metadata", {}).get("tags", [])))
-        source = "\n".join(line.rstrip() for line in _source(cell).splitlines()).strip("\n")
-        digest.update(f"{cell.cell_type}\x00{tags}\x00{len(source)}\x00{source}\n".encode())
-    return digest.hexdigest()
-
-
-def _source(cell: Any) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
-def cell_source(cell: Any) -> str:
-    """A cell's source as one string (v4 allows a list of lines)."""
-    return _source(cell).replace("\r\n", "\n")

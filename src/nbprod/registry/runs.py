@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from ..errors import NotFound, RegistryError
 from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
 from . import db
+from .checks import CheckStore
 from .schema import environments, run_artifacts, run_values, runs
 
 
@@ -27,6 +28,7 @@ class Registry:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        self.checks = CheckStore(engine, url)
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = 30.0) -> Registry:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 runs = sa.Table(
     "runs", metadata,
@@ -59,4 +59,22 @@ environments = sa.Table(
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("python", sa.String(32), nullable=False),
     sa.Column("packages", sa.JSON, nullable=False),
+)
+
+# Lint and test results, recorded against the notebook version they checked.
+checks = sa.Table(
+    "checks", metadata,
+    sa.Column("check_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # lint | test
+    sa.Column("notebook", sa.String(1024), nullable=False),
+    sa.Column("notebook_version", sa.String(64), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("config_digest", sa.String(64)),
+    sa.Column("run_id", sa.String(40)),
+    sa.Column("user", sa.String(255)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_checks_version", "notebook_version", "kind"),
 )

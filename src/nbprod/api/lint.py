@@ -1,0 +1,130 @@
+"""Use case: lint notebooks, optionally fix them, and record the results per notebook version.
+
+Recording is what lets ``nbprod promote`` require "lint clean for exactly this version". A
+result already recorded in this registry for the same content and settings is not recorded
+again, so re-linting an unchanged folder neither opens the database nor grows it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..about import __version__
+from ..lint.cache import LintCache
+from ..lint.catalog import RuleSet
+from ..lint.config import LintConfig
+from ..lint.engine import LintReport, discover, lint_files
+from ..lint.fix import FixResult, fix_notebook
+from ..lint.kernels import installed_kernels
+from ..lint.model import FileResult, LintContext
+from ..records import CheckRecord
+
+
+@dataclass(frozen=True)
+class LintOutcome:
+    report: LintReport
+    fixes: tuple[FixResult, ...] = field(default_factory=tuple)
+    recorded: int = 0
+
+
+def lint_notebooks(root: Path, paths: Sequence[Path], config: LintConfig, *,
+                   rules: RuleSet | None = None, cache_dir: Path | None = None,
+                   registry_url: str | None = None, busy_timeout: float = 30.0,
+                   user: str = "", fix: bool = False, write: bool = True) -> LintOutcome:
+    """Lint the notebooks under ``paths``; with ``fix``, apply the safe fixes first.
+
+    ``write=False`` with ``fix`` computes the fixes (their diffs) without touching files.
+    Results are recorded in the registry at ``registry_url`` unless it is None.
+    """
+    rules = rules or RuleSet.from_entry_points()
+    kernels = installed_kernels()
+    context = LintContext(max_output_bytes=config.max_output_bytes,
+                          max_notebook_bytes=config.max_notebook_bytes,
+                          installed_kernels=kernels)
+    cache = _cache(cache_dir, config, rules, kernels) if cache_dir is not None else None
+    files = discover(paths, config)
+    report = lint_files(files, root=root, config=config, rules=rules, context=context,
+                        cache=cache)
+    fixes: list[FixResult] = []
+    if fix:
+        fixes = _fix(report, root, write=write)
+        if write and any(f.changed for f in fixes):
+            report = lint_files(files, root=root, config=config, rules=rules,
+                                context=context, cache=cache)
+    recorded = 0
+    if registry_url is not None and not (fix and not write):
+        recorded = _record(report, registry_url, busy_timeout, user, cache, config)
+    if cache is not None:
+        cache.save()
+    return LintOutcome(report=report, fixes=tuple(fixes), recorded=recorded)
+
+
+def _cache(folder: Path, config: LintConfig, rules: RuleSet,
+           kernels: frozenset[str]) -> LintCache:
+    from ..lineage import environment_key
+
+    return LintCache(folder, [__version__, environment_key(), config.digest(),
+                              ",".join(r.code for r in rules), ",".join(sorted(kernels))])
+
+
+def _fix(report: LintReport, root: Path, *, write: bool) -> list[FixResult]:
+    results = []
+    for result in report.files:
+        fixable = [f for f in result.findings if f.fixable]
+        if fixable:
+            path = Path(result.path)
+            results.append(fix_notebook(path if path.is_absolute() else root / path, fixable,
+                                        write=write))
+    return results
+
+
+def registry_identity(url: str) -> str | None:
+    """The registry as the cache remembers it: its URL, and a SQLite file's inode."""
+    if url.startswith("sqlite:///"):
+        try:
+            return f"{url}#{os.stat(url[len('sqlite:///'):]).st_ino}"
+        except OSError:
+            return None
+    return url
+
+
+def _record(report: LintReport, url: str, busy_timeout: float, user: str,
+            cache: LintCache | None, config: LintConfig) -> int:
+    identity = registry_identity(url)
+    pending = [r for r in report.files if r.notebook_version is not None and not (
+        cache is not None and identity is not None and cache.recorded(r.sha256, identity))]
+    if not pending:
+        return 0
+    from ..registry import Registry
+
+    registry = Registry.open(url, busy_timeout=busy_timeout)
+    try:
+        host = socket.gethostname()
+        registry.checks.add([_check(r, config, user, host) for r in pending])
+    finally:
+        registry.close()
+    identity = registry_identity(url) or url
+    if cache is not None:
+        for result in pending:
+            cache.mark_recorded(result.sha256, identity)
+    return len(pending)
+
+
+def _check(result: FileResult, config: LintConfig, user: str, host: str) -> CheckRecord:
+    failing = [f for f in result.findings if config.fails(f.severity)]
+    counts: dict[str, int] = {}
+    for item in result.findings:
+        counts[item.severity] = counts.get(item.severity, 0) + 1
+    summary = "clean" if not result.findings else ", ".join(
+        f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(counts.items()))
+    assert result.notebook_version is not None
+    return CheckRecord(
+        kind="lint", notebook=result.path, notebook_version=result.notebook_version,
+        passed=not failing, summary=summary,
+        details={"counts": counts, "fail_on": config.fail_on,
+                 "findings": [f.to_json() for f in result.findings[:50]]},
+        config_digest=config.digest(), user=user, host=host)

@@ -1,0 +1,251 @@
+"""Use case: test notebooks (nbval regression and smoke runs) and record the results.
+
+Per notebook, ``nbprod test`` decides what proves it still works:
+
+- **regression** when it has saved outputs: nbval executes it and compares every code cell's
+  outputs with the saved ones (sanitizers, numeric tolerance, images per settings);
+- **smoke** when it has none, or when settings give it ``test_parameters``: a normal
+  ``nbprod run`` (same execution path, timeouts and final states; a run record).
+
+Notebooks run in parallel in forked worker processes that start with every library already
+imported. Each notebook's result is recorded in the registry against its notebook version.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings, current_user
+from ..errors import InvalidInput
+from ..executors.forkpool import Outcome, Task, run_forked
+from ..notebook import GivenValue, read_notebook
+from ..records import CheckRecord, RunRecord
+from ..validate.config import TestConfig
+from ..validate.regression import RegressionResult
+
+
+@dataclass(frozen=True)
+class NotebookTest:
+    """The outcome of testing one notebook."""
+
+    notebook: str
+    notebook_version: str | None
+    regression: RegressionResult | None = None
+    smoke: RunRecord | None = None
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        if self.errors:
+            return False
+        if self.regression is not None and not self.regression.passed:
+            return False
+        if self.smoke is not None and self.smoke.state != "succeeded":
+            return False
+        return self.regression is not None or self.smoke is not None
+
+    def summary(self) -> str:
+        parts = []
+        if self.regression is not None:
+            result = self.regression
+            if result.passed:
+                parts.append(f"regression: {result.cells_checked} cells match")
+            else:
+                parts.append("regression: " + "; ".join(f.message for f in result.failures[:3]))
+        if self.smoke is not None:
+            run = self.smoke
+            text = f"smoke: {run.state} (run {run.run_id})"
+            if run.failure is not None:
+                text = f"smoke: failed ({run.failure.kind}): {run.failure.message}"
+            parts.append(text)
+        parts.extend(self.errors)
+        return "; ".join(parts) or "nothing to test"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notebook": self.notebook, "notebook_version": self.notebook_version,
+            "passed": self.passed, "summary": self.summary(), "seconds": self.seconds,
+            "regression": self.regression.to_json() if self.regression else None,
+            "smoke": self.smoke.to_json() if self.smoke else None,
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class TestReport:
+    __test__ = False  # not a pytest test class
+
+    results: tuple[NotebookTest, ...] = field(default_factory=tuple)
+    recorded: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    path: Path
+    shown: str
+    version: str | None
+    regression: bool
+    smoke_parameters: Mapping[str, Any] | None  # None: no smoke run
+    kernel: str | None
+    error: str | None = None
+
+
+def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks: Sequence[Path],
+                   config: TestConfig, *, workers: int | None = None, record: bool = True,
+                   on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
+    """Test each notebook (absolute paths); results in the order given."""
+    plans = [_plan(settings, path, config) for path in notebooks]
+    _preload()
+    log_dir = Path(tempfile.mkdtemp(prefix="nbprod-test-"))
+    tasks: list[Task[Any]] = []
+    for index, plan in enumerate(plans):
+        budget = settings.timeout + settings.start_timeout + 60
+        if plan.regression:
+            tasks.append(Task(f"{index}:regression", _regression_task(plan, config, settings),
+                              budget, log_dir / f"{index}-regression.log"))
+        if plan.smoke_parameters is not None:
+            tasks.append(Task(f"{index}:smoke", _smoke_task(plan, settings, environ), budget,
+                              log_dir / f"{index}-smoke.log"))
+    pending = {i: {t.key for t in tasks if t.key.startswith(f"{i}:")}
+               for i in range(len(plans))}
+    gathered: dict[int, list[Outcome[Any]]] = {i: [] for i in range(len(plans))}
+    results: dict[int, NotebookTest] = {}
+
+    def done(outcome: Outcome[Any]) -> None:
+        index = int(outcome.key.split(":")[0])
+        gathered[index].append(outcome)
+        pending[index].discard(outcome.key)
+        if not pending[index]:
+            results[index] = _result(plans[index], gathered[index], log_dir)
+            if on_done is not None:
+                on_done(results[index])
+
+    for index, plan in enumerate(plans):
+        if not pending[index]:
+            results[index] = _result(plan, [], log_dir)
+            if on_done is not None:
+                on_done(results[index])
+    run_forked(tasks, workers=workers or config.workers or _cores(), on_done=done)
+    ordered = tuple(results[i] for i in range(len(plans)))
+    recorded = _record(settings, environ, ordered, config) if record else 0
+    return TestReport(results=ordered, recorded=recorded)
+
+
+def _cores() -> int:
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _plan(settings: Settings, path: Path, config: TestConfig) -> _Plan:
+    root = settings.project_root
+    try:
+        shown = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        shown = str(path)
+    entry = next((e for e in settings.notebooks.values()
+                  if e.path and (root / e.path).resolve() == path.resolve()), None)
+    try:
+        notebook = read_notebook(path)
+    except InvalidInput as exc:
+        return _Plan(path, shown, None, False, None, None, error=exc.one_line())
+    has_outputs = any(c.get("outputs") for c in notebook.node.cells if c.cell_type == "code")
+    test_parameters = dict(entry.test_parameters) if entry is not None else {}
+    regression = config.regression and has_outputs
+    smoke = config.smoke and (not regression or bool(test_parameters))
+    kernel = (entry.kernel if entry else None) or settings.kernel
+    return _Plan(path, shown, notebook.version, regression,
+                 test_parameters if smoke else None, kernel)
+
+
+def _preload() -> None:
+    """Import once in the parent what every worker needs, before forking."""
+    from ..execute import engine, report
+    from ..registry import Registry  # noqa: F401
+    from ..validate import regression  # noqa: F401
+    from . import runs  # noqa: F401
+
+    del engine
+    report.preload()
+
+
+def _regression_task(plan: _Plan, config: TestConfig,
+                     settings: Settings) -> Callable[[], RegressionResult]:
+    def run() -> RegressionResult:
+        from ..validate.regression import run_regression
+
+        with tempfile.TemporaryDirectory(prefix="nbprod-capture-") as capture:
+            # nbprod.record() in the notebook writes here instead of beside the notebook.
+            return run_regression(plan.path, config, shown=plan.shown, kernel=plan.kernel,
+                                  cell_timeout=settings.cell_timeout,
+                                  start_timeout=settings.start_timeout,
+                                  env={"NBPROD_CAPTURE_DIR": capture})
+    return run
+
+
+def _smoke_task(plan: _Plan, settings: Settings,
+                environ: Mapping[str, str]) -> Callable[[], RunRecord]:
+    def run() -> RunRecord:
+        from .project import open_project
+        from .runs import RunRequest, run_notebook
+
+        parameters = {k: GivenValue(v, source="test_parameters")
+                      for k, v in (plan.smoke_parameters or {}).items()}
+        with open_project(settings, environ) as project:
+            return run_notebook(project, RunRequest(str(plan.path), parameters=parameters,
+                                                    kernel=plan.kernel))
+    return run
+
+
+def _result(plan: _Plan, outcomes: list[Outcome[Any]], log_dir: Path) -> NotebookTest:
+    regression: RegressionResult | None = None
+    smoke: RunRecord | None = None
+    errors = [plan.error] if plan.error else []
+    for outcome in outcomes:
+        kind = outcome.key.split(":")[1]
+        if outcome.ok and kind == "regression":
+            regression = outcome.value
+        elif outcome.ok and kind == "smoke":
+            smoke = outcome.value
+        else:
+            errors.append(f"{kind}: {_outcome_error(outcome)}")
+    seconds = max((o.seconds for o in outcomes), default=0.0)
+    return NotebookTest(notebook=plan.shown, notebook_version=plan.version,
+                        regression=regression, smoke=smoke, errors=tuple(errors),
+                        seconds=seconds)
+
+
+def _outcome_error(outcome: Outcome[Any]) -> str:
+    text = (outcome.error or "failed").strip()
+    last = text.splitlines()[-1] if text else "failed"
+    return last[:300]
+
+
+def _record(settings: Settings, environ: Mapping[str, str], results: Sequence[NotebookTest],
+            config: TestConfig) -> int:
+    checks = [CheckRecord(
+        kind="test", notebook=r.notebook, notebook_version=r.notebook_version,
+        passed=r.passed, summary=r.summary()[:1000], details=r.to_json(),
+        config_digest=config.digest(), run_id=r.smoke.run_id if r.smoke else None,
+        user=current_user(environ), host=socket.gethostname())
+        for r in results if r.notebook_version is not None]
+    if not checks:
+        return 0
+    from ..registry import Registry
+
+    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
+    try:
+        registry.checks.add(checks)
+    finally:
+        registry.close()
+    return len(checks)

@@ -1,0 +1,1 @@
+"""Where runs and checks execute: local worker processes (and, later, Dask)."""

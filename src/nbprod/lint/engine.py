@@ -1,0 +1,207 @@
+"""Lint notebooks: find them, read them, run the rules and ruff, filter, and cache.
+
+The cost that matters is re-linting a folder where little changed (CI, pre-commit), so
+results are cached per file content (see :mod:`.cache`) and an unchanged notebook costs a read
+and a hash. For the rest, ruff runs in the background over all of them at once while the
+rules run here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotebookInvalid, NotFound
+from ..notebook.version import notebook_version
+from .cache import LintCache
+from .catalog import RuleSet
+from .config import LintConfig
+from .model import FileResult, Finding, LintContext, LintNotebook
+from .ruff import RuffRun
+
+_NOQA = re.compile(r"#\s*nbprod:\s*noqa\b:?\s*([A-Za-z0-9_, -]*)")
+_CELL_TYPES = frozenset({"code", "markdown", "raw"})
+
+
+@dataclass(frozen=True)
+class LintReport:
+    files: tuple[FileResult, ...]
+    config: LintConfig
+    fixed: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for result in self.files for f in result.findings]
+
+    @property
+    def failed(self) -> bool:
+        return any(self.config.fails(f.severity) for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for item in self.findings:
+            counts[item.severity] += 1
+        return counts
+
+
+def discover(paths: Sequence[Path], config: LintConfig) -> list[Path]:
+    """The .ipynb files named or found under folders, skipping excluded and hidden folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in config.exclude
+                                 and not d.startswith("."))
+                found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".ipynb"))
+        else:
+            raise NotFound(f"no such file or folder: {path}")
+    unique = dict.fromkeys(p.resolve() for p in found)
+    return list(unique)
+
+
+def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: RuleSet,
+               context: LintContext, cache: LintCache | None = None) -> LintReport:
+    """Lint ``files`` (absolute paths); findings name them relative to ``root``."""
+    loaded = [_read(path, root) for path in files]
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[str, bytes, str]] = []
+    for shown, data, sha in loaded:
+        hit = cache.get(sha, shown) if cache is not None else None
+        if hit is not None:
+            results[shown] = hit
+        else:
+            todo.append((shown, data, sha))
+    parsed: list[tuple[str, str, LintNotebook | Finding]] = [
+        (shown, sha, _parse(root / shown if not Path(shown).is_absolute() else Path(shown),
+                            shown, data)) for shown, data, sha in todo]
+    valid = {shown: nb for shown, _sha, nb in parsed if isinstance(nb, LintNotebook)}
+    ruff = RuffRun(paths=[nb.path for nb in valid.values()], select=config.ruff_select,
+                   shown={str(nb.path.resolve()): shown for shown, nb in valid.items()})
+    if config.ruff:
+        ruff.start()
+    own: dict[str, list[Finding]] = {}
+    for shown, _sha, nb in parsed:
+        own[shown] = [nb] if isinstance(nb, Finding) else list(_run_rules(nb, rules, context))
+    python = ruff.result() if config.ruff else {}
+    for shown, sha, nb in parsed:
+        findings = own[shown] + python.get(shown, [])
+        if isinstance(nb, LintNotebook):
+            findings = _filter(findings, nb, config)
+            version = notebook_version(nb.data)
+        else:
+            version = None
+        result = FileResult(shown, sha, version, tuple(sorted(findings, key=_order)))
+        results[shown] = result
+        if cache is not None:
+            cache.put(result)
+    ordered = [results[shown] for shown, _data, _sha in loaded]
+    return LintReport(files=tuple(ordered), config=config)
+
+
+def _order(item: Finding) -> tuple[Any, ...]:
+    return (item.cell if item.cell is not None else -1, item.line or 0, item.code)
+
+
+def _read(path: Path, root: Path) -> tuple[str, bytes, str]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        shown = path.relative_to(root).as_posix()
+    except ValueError:
+        shown = str(path)
+    return shown, data, hashlib.sha256(data).hexdigest()
+
+
+def _parse(path: Path, shown: str, raw: bytes) -> LintNotebook | Finding:
+    """A LintNotebook, or the NBP001 finding saying why the file is not a notebook."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if _sound_v45(data):
+        error = _schema_error(data)
+        if error is None:
+            return LintNotebook.from_json(path, shown, data, len(raw))
+    # Anything unusual (old versions, schema errors, broken JSON) goes through the same
+    # reader `nbprod run` uses, which upgrades what it can and says what is wrong.
+    from ..notebook.load import parse_notebook
+
+    try:
+        node = parse_notebook(raw.decode("utf-8", errors="replace"), shown)
+    except NotebookInvalid as exc:
+        return Finding(path=shown, cell=None, line=None, code="NBP001", severity="error",
+                       message=exc.one_line().removeprefix(f"{shown}: "))
+    return LintNotebook.from_json(path, shown, node, len(raw))
+
+
+def _sound_v45(data: Any) -> bool:
+    """The cheap structural test: a v4.5 notebook whose cells look like cells."""
+    if not isinstance(data, dict) or data.get("nbformat") != 4 or \
+            data.get("nbformat_minor", 0) < 5 or not isinstance(data.get("metadata"), dict):
+        return False
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        return False
+    return all(isinstance(c, dict) and c.get("cell_type") in _CELL_TYPES
+               and isinstance(c.get("source"), (str, list))
+               and isinstance(c.get("metadata"), dict) for c in cells)
+
+
+def _schema_error(data: Any) -> str | None:
+    from nbformat.validator import get_validator
+
+    from ..notebook._nbformat import nbformat  # noqa: F401 - sets the import guard first
+
+    validator = get_validator(4, data.get("nbformat_minor", 5))
+    try:
+        validator.validate(data)
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+def _run_rules(notebook: LintNotebook, rules: RuleSet,
+               context: LintContext) -> Iterable[Finding]:
+    for rule in rules:
+        yield from rule.check(notebook, context)
+
+
+def _filter(findings: list[Finding], notebook: LintNotebook,
+            config: LintConfig) -> list[Finding]:
+    """Apply select/ignore, per-file ignores, severity overrides and ``# nbprod: noqa``."""
+    noqa = _noqa(notebook)
+    anywhere = set().union(*noqa.values()) if noqa else set()
+    kept = []
+    for item in findings:
+        if not config.enabled(item.code, item.path):
+            continue
+        if item.cell is not None and item.cell in noqa:
+            codes = noqa[item.cell]
+            if not codes or item.code in codes:
+                continue
+        if item.cell is None and item.code in anywhere:
+            continue
+        kept.append(replace(item, severity=config.severity_of(item.code, item.severity)))
+    return kept
+
+
+def _noqa(notebook: LintNotebook) -> dict[int, set[str]]:
+    """Cell index -> codes silenced there (an empty set silences every code in the cell)."""
+    found: dict[int, set[str]] = {}
+    for cell in notebook.cells:
+        for match in _NOQA.finditer(cell.source):
+            codes = {c for c in re.split(r"[,\s]+", match.group(1).strip()) if c}
+            found.setdefault(cell.index, set()).update(codes)
+            if not codes:
+                found[cell.index] = set()
+    return found
