@@ -91,11 +91,18 @@ def python_environment(cache_dir: Path | None = None) -> Environment:
 
 
 def environment_key() -> str:
-    """A cheap key that changes when the interpreter or installed distributions change."""
+    """A cheap key that changes when the interpreter or installed distributions change.
+
+    Installing or removing a distribution changes its ``site-packages`` folder's modification
+    time; other ``sys.path`` entries (the working directory, a project's ``src``) do not hold
+    distributions and are left out, so the key does not change with the project's files.
+    """
     parts = [sys.executable, sys.version]
     for entry in sys.path:
+        if "site-packages" not in entry and "dist-packages" not in entry:
+            continue
         try:
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:
             parts.append(f"{entry}:-")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..api import Project, open_project
 from ..config import Settings, load_settings
 from ..errors import EXIT_INFRA, EXIT_INVALID_INPUT, EXIT_NOTEBOOK_FAILED, EXIT_OK
-from ..records import RunRecord
+
+if TYPE_CHECKING:
+    from ..api import Project
+    from ..records import RunRecord
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print JSON (one object or array) instead of text.")
@@ -24,6 +26,9 @@ def settings(**overrides: Any) -> Settings:
 
 
 def project(resolved: Settings | None = None) -> Project:
+    """Open the registry and store (imported here: not every command needs them)."""
+    from ..api import open_project
+
     return open_project(resolved or settings(), os.environ)
 
 

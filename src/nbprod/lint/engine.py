@@ -158,14 +158,12 @@ def _sound_v45(data: Any) -> bool:
 
 
 def _schema_error(data: Any) -> str | None:
-    from nbformat.validator import get_validator
+    from ..notebook._nbformat import nbformat  # the guard against jsonschema's grammar first
 
-    from ..notebook._nbformat import nbformat  # noqa: F401 - sets the import guard first
-
-    validator = get_validator(4, data.get("nbformat_minor", 5))
+    validator = nbformat.validator.get_validator(4, data.get("nbformat_minor", 5))
     try:
         validator.validate(data)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - fastjsonschema and jsonschema errors differ
         return str(exc)
     return None
 
