@@ -136,14 +136,14 @@ def test_contract_json_shape() -> None:
 
 
 @pytest.mark.parametrize(("source", "line", "says"), [
-    ("import os\nx = 1", 1, "found a import statement"),
-    ("x = 1\nfrom pathlib import Path", 2, "found a importfrom statement"),
+    ("import os\nx = 1", 1, "found an import"),
+    ("x = 1\nfrom pathlib import Path", 2, "found an import"),
     ("x = len('abc')", 1, "the default of 'x' is not a plain literal (len('abc'))"),
-    ("x = 1\nprint(x)", 2, "found a expr statement"),
+    ("x = 1\nprint(x)", 2, "found an expression"),
     ("a = b = 1", 1, "assign one name per line"),
     ("a, b = 1, 2", 1, "assign one name per line"),
     ("x.y = 1", 1, "assign one name per line"),
-    ("x += 1", 1, "found a augassign statement"),
+    ("x += 1", 1, "found an augmented assignment (+=)"),
     ("x: int", 1, "annotated parameters need a name and a default value"),
     ("path: Path = 'data.csv'", 1, "the annotation of 'path' (Path) is not a plain data type"),
     ("x: int | str = 1", 1, "mixes types"),
@@ -158,7 +158,7 @@ def test_contract_json_shape() -> None:
     ("x = b'raw'", 1, "the default of 'x' is not plain data"),
     ("x = {1: 'a'}", 1, "the default of 'x' is not plain data"),
     ("x = 1e400", 1, "the default of 'x' is not plain data"),
-    ("if True:\n    x = 1", 1, "found a if statement"),
+    ("if True:\n    x = 1", 1, "found an if statement"),
 ])
 def test_strict_refuses_what_is_not_a_plain_declaration(source: str, line: int,
                                                         says: str) -> None:

@@ -68,7 +68,28 @@ def _cache(folder: Path, config: LintConfig, rules: RuleSet,
     from ..lineage import environment_key
 
     return LintCache(folder, [__version__, environment_key(), config.digest(),
-                              ",".join(r.code for r in rules), ",".join(sorted(kernels))])
+                              ",".join(r.code for r in rules), ",".join(sorted(kernels)),
+                              _code_stamp(rules)])
+
+
+def _code_stamp(rules: RuleSet) -> str:
+    """Modification times of the linter's and the rules' modules.
+
+    A released nbprod is covered by its version; this catches rules and linter code edited
+    in place (editable installs, a plugin in development).
+    """
+    import sys
+
+    modules = {type(rule).__module__ for rule in rules} | {
+        "nbprod.lint.engine", "nbprod.lint.model", "nbprod.lint.ruff", "nbprod.lint.config"}
+    stamps = []
+    for name in sorted(modules):
+        path = getattr(sys.modules.get(name), "__file__", None)
+        try:
+            stamps.append(f"{name}:{os.stat(path).st_mtime_ns}" if path else name)
+        except OSError:
+            stamps.append(name)
+    return ";".join(stamps)
 
 
 def _fix(report: LintReport, root: Path, *, write: bool) -> list[FixResult]:

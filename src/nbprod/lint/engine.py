@@ -25,7 +25,8 @@ from .config import LintConfig
 from .model import FileResult, Finding, LintContext, LintNotebook
 from .ruff import RuffRun
 
-_NOQA = re.compile(r"#\s*nbprod:\s*noqa\b:?\s*([A-Za-z0-9_, -]*)")
+# "# nbprod: noqa" alone, or followed by codes on the same line ("NBP101, NBP105").
+_NOQA = re.compile(r"#[ \t]*nbprod:[ \t]*noqa\b(?::?[ \t]*((?:[A-Z]+[0-9]+[ \t,]*)+))?")
 _CELL_TYPES = frozenset({"code", "markdown", "raw"})
 
 
@@ -96,7 +97,8 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
         if isinstance(nb, LintNotebook):
             findings = _filter(findings, nb, config)
             version = notebook_version(nb.data)
-        else:
+        else:  # a malformed notebook: settings apply, noqa comments cannot be read
+            findings = _filter(findings, None, config)
             version = None
         result = FileResult(shown, sha, version, tuple(sorted(findings, key=_order)))
         results[shown] = result
@@ -163,7 +165,7 @@ def _schema_error(data: Any) -> str | None:
     validator = nbformat.validator.get_validator(4, data.get("nbformat_minor", 5))
     try:
         validator.validate(data)
-    except Exception as exc:  # noqa: BLE001 - fastjsonschema and jsonschema errors differ
+    except Exception as exc:  # fastjsonschema and jsonschema raise different classes
         return str(exc)
     return None
 
@@ -174,10 +176,10 @@ def _run_rules(notebook: LintNotebook, rules: RuleSet,
         yield from rule.check(notebook, context)
 
 
-def _filter(findings: list[Finding], notebook: LintNotebook,
+def _filter(findings: list[Finding], notebook: LintNotebook | None,
             config: LintConfig) -> list[Finding]:
     """Apply select/ignore, per-file ignores, severity overrides and ``# nbprod: noqa``."""
-    noqa = _noqa(notebook)
+    noqa = _noqa(notebook) if notebook is not None else {}
     anywhere = set().union(*noqa.values()) if noqa else set()
     kept = []
     for item in findings:
@@ -198,7 +200,7 @@ def _noqa(notebook: LintNotebook) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
     for cell in notebook.cells:
         for match in _NOQA.finditer(cell.source):
-            codes = {c for c in re.split(r"[,\s]+", match.group(1).strip()) if c}
+            codes = {c for c in re.split(r"[,\s]+", (match.group(1) or "").strip()) if c}
             found.setdefault(cell.index, set()).update(codes)
             if not codes:
                 found[cell.index] = set()

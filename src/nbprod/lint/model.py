@@ -145,22 +145,29 @@ class LintNotebook:
         tagged = self.parameters_cells
         if not tagged:
             return ParameterContract(cell_index=None)
+        strict = self._strict
+        if isinstance(strict, ParameterContract):
+            return strict  # a cell that passes the strict parse reads the same leniently
         try:
             return parse_contract(tagged[0].source, cell_index=tagged[0].index, path=self.shown,
                                   strict=False)
         except ContractError as exc:
             return exc
 
-    def strict_contract_error(self) -> ContractError | None:
-        """What ``nbprod run`` (strict) would refuse in the parameters cell, if anything."""
+    @cached_property
+    def _strict(self) -> ParameterContract | ContractError | None:
         tagged = self.parameters_cells
         if not tagged:
             return None
         try:
-            parse_contract(tagged[0].source, cell_index=tagged[0].index, path=self.shown)
+            return parse_contract(tagged[0].source, cell_index=tagged[0].index, path=self.shown)
         except ContractError as exc:
             return exc
-        return None
+
+    def strict_contract_error(self) -> ContractError | None:
+        """What ``nbprod run`` (strict) would refuse in the parameters cell, if anything."""
+        strict = self._strict
+        return strict if isinstance(strict, ContractError) else None
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,16 @@ def parse_contract(source: str, *, cell_index: int | None, path: str,
     return ParameterContract(cell_index=cell_index, parameters=tuple(parameters))
 
 
+_STATEMENTS = {
+    "Import": "an import", "ImportFrom": "an import", "Expr": "an expression",
+    "AugAssign": "an augmented assignment (+=)", "If": "an if statement",
+    "For": "a for loop", "While": "a while loop", "With": "a with block",
+    "FunctionDef": "a function definition", "ClassDef": "a class definition",
+    "Try": "a try block", "Delete": "a del statement", "Assert": "an assert",
+    "Global": "a global statement", "Pass": "a pass statement",
+}
+
+
 class _Skip(Exception):
     """A statement that is not a plain-data parameter declaration."""
 
@@ -156,8 +166,8 @@ def _parameter(node: ast.stmt, comments: dict[int, str]) -> Parameter:
             raise _Skip("assign one name per line (no unpacking or chained assignment)")
         name, value_node, annotation = node.targets[0].id, node.value, None
     else:
-        kind = type(node).__name__.lower()
-        raise _Skip(f"only parameter assignments are allowed here, found a {kind} statement")
+        kind = _STATEMENTS.get(type(node).__name__, f"a {type(node).__name__} statement")
+        raise _Skip(f"only parameter assignments are allowed here, found {kind}")
     try:
         default = ast.literal_eval(value_node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

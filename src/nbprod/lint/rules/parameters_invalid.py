@@ -18,6 +18,10 @@ class InvalidParametersCell:
     and dicts of those. Imports, calls (``pd.Timestamp(...)``), unpacking and unknown
     annotations (``Path``) are refused unless the run passes ``--no-strict``. Move computed
     values to the next cell, derived from the plain parameters.
+
+    Bad:  ``start = pd.Timestamp("2024-01-01")`` in the parameters cell.
+    Good: ``start: str = "2024-01-01"`` there, and ``start_ts = pd.Timestamp(start)`` in the
+          next cell.
     """
 
     code = "NBP106"

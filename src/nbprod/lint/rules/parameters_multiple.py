@@ -13,6 +13,9 @@ class MultipleParametersCells:
     papermill injects after the first tagged cell and ignores the others, so values assigned
     in a later tagged cell silently override what was passed with ``-p``; ``nbprod run``
     refuses such a notebook. Merge the cells, or remove the tag from all but one.
+
+    Bad:  cell 1 ``alpha: float = 0.5`` and cell 4 ``epochs: int = 10``, both tagged.
+    Good: one tagged cell declaring ``alpha`` and ``epochs``.
     """
 
     code = "NBP102"
