@@ -33,6 +33,8 @@ unit: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
+	$(PY) bench/lint.py
+	$(PY) bench/test_notebooks.py
 
 clean:
 	rm -rf .nbprod data/processed models

@@ -48,12 +48,14 @@ def strip_code(source: str) -> str:
 
 def string_literals(source: str) -> Iterator[tuple[int, str, str]]:
     """``(line from 1, prefix, text between the quotes as written)`` of each string literal."""
+    line, counted = 1, 0
     for match in _TOKEN.finditer(source):
         literal = match.group("string")
         if literal is None:
             continue
         quote = 3 if literal[:3] in ('"""', "'''") else 1
-        line = source.count("\n", 0, match.start()) + 1
+        line += source.count("\n", counted, match.start())  # counted once, left to right
+        counted = match.start()
         yield line, match.group("prefix") or "", literal[quote:-quote]
 
 

@@ -9,6 +9,8 @@ from ..model import Finding, LintContext, LintNotebook, Severity, finding
 from ._source import string_literals
 
 # A user's home, on Linux, macOS, Windows (either slash, doubled backslashes), or as ~/.
+# A quote right before "/", "~/" or "C:\\": the only literals that can be such paths.
+_CANDIDATE = re.compile(r"""["'](?:/|~[/\\]|[A-Za-z]:[/\\])""")
 _HOME = re.compile(r"(?:/home/|/Users/|/root/|~[/\\]|[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/))"
                    r"[^\s]")
 # Any other drive path: C:\data\x.csv, D:/models (not "a:\n", an escape after a label).
@@ -45,7 +47,7 @@ class HardCodedPath:
     def check(self, notebook: LintNotebook, context: LintContext) -> Iterator[Finding]:
         for cell in notebook.code_cells:
             source = cell.source
-            if "/" not in source and "\\" not in source:
+            if not _CANDIDATE.search(source):
                 continue
             for line, _prefix, text in string_literals(source):
                 kind = classify_path(text)
