@@ -243,3 +243,19 @@ def test_import_nbprod_and_record_in_a_kernel_are_cheap_and_load_no_heavy_module
     # Not a timing assertion on a noisy machine: a bound two orders of magnitude above the
     # measured ~2 ms, to catch an accidental import of the library (~1 s).
     assert record.values["elapsed"] < 0.5
+
+
+def test_notebook_in_a_subfolder_runs_with_its_folder_as_working_directory(
+        project: Project) -> None:
+    # The kernel runs in the notebook's folder while nbprod runs in the project: everything
+    # they share (connection sockets) must not depend on the working directory.
+    sub = project.root / "deep" / "er"
+    sub.mkdir(parents=True)
+    notebook = json.loads((project.root / "ok.ipynb").read_text())
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "cwd1",
+                              "metadata": {}, "outputs": [],
+                              "source": "import os\nnbprod.record('cwd', os.getcwd())"})
+    (sub / "nested.ipynb").write_text(json.dumps(notebook))
+    record = run(project, "deep/er/nested.ipynb")
+    assert record.state == "succeeded", record.failure
+    assert record.values["cwd"] == str(sub)

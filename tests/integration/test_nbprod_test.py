@@ -73,6 +73,7 @@ def test_smoke_run_that_raises_fails_with_cell_and_exception(suite: Path) -> Non
     assert code == 1
     by_name = {r["notebook"]: r for r in results}
     smoke = by_name["notebooks/raises.ipynb"]["smoke"]
+    assert smoke is not None, results
     assert smoke["state"] == "failed"
     assert smoke["failure"]["cell_index"] == 3
     assert smoke["failure"]["ename"] == "ValueError"

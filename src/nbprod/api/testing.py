@@ -218,17 +218,24 @@ def _result(plan: _Plan, outcomes: list[Outcome[Any]], log_dir: Path) -> Noteboo
         elif outcome.ok and kind == "smoke":
             smoke = outcome.value
         else:
-            errors.append(f"{kind}: {_outcome_error(outcome)}")
+            errors.append(f"{kind}: {_outcome_error(outcome, log_dir)}")
     seconds = max((o.seconds for o in outcomes), default=0.0)
     return NotebookTest(notebook=plan.shown, notebook_version=plan.version,
                         regression=regression, smoke=smoke, errors=tuple(errors),
                         seconds=seconds)
 
 
-def _outcome_error(outcome: Outcome[Any]) -> str:
+def _outcome_error(outcome: Outcome[Any], log_dir: Path) -> str:
+    """The last line of the worker's error, and the tail of its log when it has one."""
     text = (outcome.error or "failed").strip()
     last = text.splitlines()[-1] if text else "failed"
-    return last[:300]
+    index, kind = outcome.key.split(":")
+    log = log_dir / f"{index}-{kind}.log"
+    tail = ""
+    if log.is_file():
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        tail = " | ".join(lines[-3:])
+    return (last[:300] + (f" (worker log: {tail[:500]})" if tail else ""))
 
 
 def _record(settings: Settings, environ: Mapping[str, str], results: Sequence[NotebookTest],

@@ -11,6 +11,8 @@ notebook is returned in every case, with the failing cell marked.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -113,7 +115,12 @@ def _attempt(request: ExecutionRequest,
 
     node = copy.deepcopy(request.notebook.node)
     manager = _Manager(node, observer)
-    km = SupervisedKernelManager(kernel_name=request.kernel_name)
+    # Unix sockets, not TCP: no port to collide on when many kernels start at once (TCP ports
+    # are probed, released, then bound by the kernel, which races with parallel starts). The
+    # socket path must be absolute: the kernel runs in the notebook's folder, not ours.
+    sockets = Path(tempfile.mkdtemp(prefix="nbprod-k"))
+    km = SupervisedKernelManager(kernel_name=request.kernel_name, transport="ipc",
+                                 ip=str(sockets / "kernel"))
     client = PapermillNotebookClient(
         manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
@@ -150,6 +157,7 @@ def _attempt(request: ExecutionRequest,
         if run_timer.fired:  # whatever the kernel did once interrupted and killed
             failure, retriable = _timeout(manager, request, whole_run=True), False
         _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
+        shutil.rmtree(sockets, ignore_errors=True)
         manager.notebook_complete()
         if log is not None:
             log.close()
