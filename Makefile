@@ -14,11 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Set up, then run the example pipeline (prepare -> train -> evaluate) on SQLite + local store.
+# Set up, then run the example pipeline job (prepare -> train -> evaluate) on the embedded
+# default: SQLite registry + local artifact store in .nbprod/.
 demo: $(VENV)/.installed
-	$(NBPROD) run prepare
-	$(NBPROD) run train -p n_estimators 100
-	$(NBPROD) run evaluate
+	$(NBPROD) job run pipeline
 	$(NBPROD) runs --last 3
 
 # Static checks (ruff, mypy --strict, import layers), then the whole test suite.
@@ -37,4 +36,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/test_notebooks.py
 
 clean:
-	rm -rf .nbprod data/processed models
+	rm -rf .nbprod

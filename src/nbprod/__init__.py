@@ -5,6 +5,7 @@ Inside a notebook::
     import nbprod
     nbprod.record("accuracy", acc)                 # a value of this run
     model_file = nbprod.output_path("model.joblib")  # a file stored with this run
+    data = nbprod.step_path("prepare", "train.csv")  # a file an earlier step of the job wrote
 
 Importing this package is cheap on purpose (it runs in every production kernel): the library
 (``nbprod.api``) and its dependencies load only when used.
@@ -13,6 +14,6 @@ Importing this package is cheap on purpose (it runs in every production kernel):
 from __future__ import annotations
 
 from .about import __version__
-from .execute.capture import output_path, record
+from .execute.capture import output_path, record, step_path
 
-__all__ = ["__version__", "output_path", "record"]
+__all__ = ["__version__", "output_path", "record", "step_path"]

@@ -13,6 +13,9 @@ them in exactly one place (``nbprod.cli.main``); anything else is a bug and show
     │   └── NotFound                   no such run, notebook or input file
     ├── NotebookFailed             exit 3  the notebook ran and failed (cell error, dead kernel,
     │                                      timeout); carries the run id and the Failure
+    ├── GateFailed                 exit 5  a promotion's gates did not pass (all results attached)
+    ├── NotAllowed                 exit 6  the user's role does not allow the action
+    ├── Conflict                   exit 7  someone else moved the stage first; nothing changed
     └── InfraError                 exit 4  nbprod's own machinery failed (registry, store,
         ├── RegistryError                  kernel start); retrying may help
         ├── StoreError
@@ -24,7 +27,7 @@ Third-party errors are translated where they enter (``raise ... from exc``).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 # Exit codes, also listed in ``nbprod --help``.
 EXIT_OK = 0
@@ -32,14 +35,18 @@ EXIT_FINDINGS = 1
 EXIT_INVALID_INPUT = 2
 EXIT_NOTEBOOK_FAILED = 3
 EXIT_INFRA = 4
+EXIT_GATE_FAILED = 5
+EXIT_NOT_ALLOWED = 6
+EXIT_CONFLICT = 7
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 2 invalid input (bad notebook, parameter, setting or name); "
     "3 the notebook failed (cell error, dead kernel, timeout); 4 infrastructure failure "
-    "(registry, store, kernel start); 70 internal error (a bug: please report it); "
-    "130 interrupted."
+    "(registry, store, kernel start); 5 a promotion gate failed; 6 not allowed (role); "
+    "7 conflict (someone else moved the stage first); 70 internal error (a bug: please "
+    "report it); 130 interrupted."
 )
 
 
@@ -130,3 +137,25 @@ class IntegrityError(StoreError):
 
 class KernelStartError(InfraError):
     pass
+
+
+class GateFailed(NbprodError):
+    """A promotion was refused because gates failed; ``results`` holds every gate's verdict."""
+
+    exit_code = EXIT_GATE_FAILED
+
+    def __init__(self, message: str, *, results: list[Any], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results = results
+
+
+class NotAllowed(NbprodError):
+    """The user's role does not allow this action (or it would be approving their own work)."""
+
+    exit_code = EXIT_NOT_ALLOWED
+
+
+class Conflict(NbprodError):
+    """A concurrent change won (a stage moved, a version number was taken); retry."""
+
+    exit_code = EXIT_CONFLICT

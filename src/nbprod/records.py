@@ -111,9 +111,11 @@ class Lineage:
     user: str | None = None
     host: str | None = None
     runner_pid: int | None = None
+    upstream: dict[str, str] = field(default_factory=dict)  # step -> run id whose files it read
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "upstream": dict(self.upstream),
             "git_commit": self.git_commit,
             "git_dirty": self.git_dirty,
             "environment_digest": self.environment_digest,
@@ -143,6 +145,8 @@ class RunRecord:
     artifacts: tuple[ArtifactRef, ...] = ()
     lineage: Lineage = field(default_factory=Lineage)
     note: str | None = None
+    job_run_id: str | None = None
+    step: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -169,6 +173,8 @@ class RunRecord:
             "artifacts": [a.to_json() for a in self.artifacts],
             "lineage": self.lineage.to_json(),
             "note": self.note,
+            "job_run_id": self.job_run_id,
+            "step": self.step,
         }
 
 
@@ -201,3 +207,98 @@ class CheckRecord:
             "config_digest": self.config_digest, "run_id": self.run_id, "user": self.user,
             "host": self.host, "created_at": _iso(self.created_at),
         }
+
+
+@dataclass(frozen=True)
+class JobVersion:
+    """An immutable, numbered build of a job: what its manifest pins."""
+
+    job: str
+    version: int
+    digest: str
+    manifest: dict[str, Any]
+    built_by: str
+    built_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job": self.job, "version": self.version, "digest": self.digest,
+                "built_by": self.built_by, "built_at": _iso(self.built_at),
+                "manifest": self.manifest}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step of a job run: its run, and whether it was reused from an earlier job run."""
+
+    step: str
+    run_id: str | None
+    state: str  # succeeded | failed | lost | skipped | running
+    reused: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "run_id": self.run_id, "state": self.state,
+                "reused": self.reused}
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job_run_id: str
+    job: str
+    version: int | None
+    stage: str | None
+    state: RunState
+    started_at: dt.datetime
+    steps: tuple[StepResult, ...] = ()
+    failure: Failure | None = None
+    ended_at: dt.datetime | None = None
+    resumed_from: str | None = None
+    user: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job_run_id": self.job_run_id, "job": self.job, "version": self.version,
+                "stage": self.stage, "state": self.state,
+                "failure": self.failure.to_json() if self.failure else None,
+                "steps": [s.to_json() for s in self.steps],
+                "resumed_from": self.resumed_from, "user": self.user,
+                "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at)}
+
+
+@dataclass(frozen=True)
+class StagePointer:
+    job: str
+    stage: str
+    version: int
+    revision: int
+    moved_by: str
+    moved_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job": self.job, "stage": self.stage, "version": self.version,
+                "revision": self.revision, "moved_by": self.moved_by,
+                "moved_at": _iso(self.moved_at)}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One promotion, approval, rollback, forced move, refusal or conflict."""
+
+    at: dt.datetime
+    user: str
+    action: str  # build | promote | approve | rollback
+    outcome: str  # ok | refused | conflict | not_allowed
+    job: str
+    version: int | None = None
+    stage: str | None = None
+    from_version: int | None = None
+    to_version: int | None = None
+    forced: bool = False
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    reason: str | None = None
+    audit_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"audit_id": self.audit_id, "at": _iso(self.at), "user": self.user,
+                "action": self.action, "outcome": self.outcome, "job": self.job,
+                "version": self.version, "stage": self.stage,
+                "from_version": self.from_version, "to_version": self.to_version,
+                "forced": self.forced, "gates": list(self.gates), "reason": self.reason}

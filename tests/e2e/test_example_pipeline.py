@@ -50,7 +50,7 @@ def test_prepare_train_evaluate(example: Path) -> None:
     assert shown["lineage"]["git_commit"] == commit
     assert shown["lineage"]["git_dirty"] is False
     assert len(shown["lineage"]["environment_digest"]) == 64
-    assert set(shown["lineage"]["input_digests"]) == {"data/processed/train.csv"}
+    assert shown["lineage"]["upstream"] == {"prepare": prepared["run_id"]}
     names = {a["name"] for a in shown["artifacts"]}
     assert {"notebook.ipynb", "report.html", "record.json", "files/model.joblib"} <= names
     for artifact in shown["artifacts"]:
@@ -61,16 +61,18 @@ def test_prepare_train_evaluate(example: Path) -> None:
     code, evaluated = run_json(example, "run", "evaluate")
     assert code == 0, evaluated
     assert "files/evaluation.png" in {a["name"] for a in evaluated["artifacts"]}
-    assert "models/model.joblib" in evaluated["lineage"]["input_digests"]
+    assert evaluated["lineage"]["upstream"] == {"prepare": prepared["run_id"],
+                                                "train": trained["run_id"]}
 
 
-def test_changing_an_input_shows_in_diff(example: Path) -> None:
+def test_new_upstream_data_shows_in_diff(example: Path) -> None:
     _, first = run_json(example, "run", "train", "-p", "n_estimators", "20")
     _, prepared = run_json(example, "run", "prepare", "-p", "seed", "7")
     assert prepared["state"] == "succeeded"
     _, second = run_json(example, "run", "train", "-p", "n_estimators", "20")
+    assert second["lineage"]["upstream"] == {"prepare": prepared["run_id"]}
     code, diff = run_json(example, "diff", first["run_id"], second["run_id"])
     assert code == 0
     sections = {(c["section"], c["name"]) for c in diff["changes"]}
-    assert ("inputs", "data/processed/train.csv") in sections
+    assert ("upstream", "prepare") in sections
     assert ("parameters", "n_estimators") not in sections

@@ -57,6 +57,7 @@ def diff_runs(project: Project, left_ref: str, right_ref: str) -> RunDiff:
         if a != b:
             changes.append(Change("run", name, a, b))
     changes += _mapping("inputs", left.lineage.input_digests, right.lineage.input_digests)
+    changes += _mapping("upstream", left.lineage.upstream, right.lineage.upstream)
     changes += _environment(project, left, right)
     return RunDiff(left=left, right=right, changes=tuple(changes))
 

@@ -43,6 +43,7 @@ class Project:
     defaults: RunDefaults = field(default_factory=RunDefaults)
     kernel_env: Mapping[str, str] = field(default_factory=dict)
     user: str = ""
+    settings: Settings | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -88,6 +89,10 @@ class Project:
         except ValueError:
             return str(path)
 
+    def settings_for(self, notebook: str) -> NotebookSettings | None:
+        """The settings entry of a project-relative notebook path, if one declares it."""
+        return self._settings_for((self.root / notebook).resolve())
+
     def _settings_for(self, path: Path) -> NotebookSettings | None:
         for entry in self.notebooks.values():
             if entry.path and (self.root / entry.path).resolve() == path:
@@ -113,4 +118,4 @@ def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
     return Project(root=settings.project_root, registry=registry,
                    store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
                    notebooks=settings.notebooks, defaults=defaults,
-                   kernel_env=dict(environ), user=user)
+                   kernel_env=dict(environ), user=user, settings=settings)

@@ -48,6 +48,7 @@ from ..records import (
     utcnow,
 )
 from .project import Project
+from .upstream import default_upstream
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ class RunRequest:
     start_timeout: float | None = None
     cell_timeout: float | None = None
     timeout: float | None = None
+    # Job steps: where the kernel runs, the notebook path to record (the project's, for a
+    # bundled copy), the job run and step, and the runs whose files nbprod.step_path reads
+    # (None: the latest succeeded runs of the earlier steps of a job holding this notebook).
+    cwd: Path | None = None
+    record_as: str | None = None
+    job_run_id: str | None = None
+    step: str | None = None
+    upstream: Mapping[str, str] | None = None
 
 
 class RunObserver:
@@ -95,7 +104,9 @@ def run_notebook(project: Project, request: RunRequest,
     (disk full, store or registry errors, Ctrl-C) after recording the run as ``infra``.
     """
     path, entry = project.resolve_notebook(request.notebook)
-    notebook_ref = project.relative(path)
+    notebook_ref = request.record_as or project.relative(path)
+    if request.record_as is not None:
+        entry = project.settings_for(request.record_as)
     run_id = new_run_id()
     runner = this_runner()
     started = utcnow()
@@ -105,7 +116,8 @@ def run_notebook(project: Project, request: RunRequest,
         record = RunRecord(run_id=run_id, notebook=notebook_ref, notebook_version=None,
                            state="running", started_at=started,
                            lineage=Lineage(user=project.user, host=runner.host,
-                                           runner_pid=runner.pid))
+                                           runner_pid=runner.pid),
+                           job_run_id=request.job_run_id, step=request.step)
         project.registry.create_run(record, runner=runner)
         failure = Failure(kind="invalid_input", message=exc.one_line(),
                           ename=type(exc).__name__, evalue=exc.message)
@@ -117,6 +129,8 @@ def run_notebook(project: Project, request: RunRequest,
     project.registry.record_environment(environment.digest, environment.python,
                                         environment.packages)
     git = git_state(project.root)
+    upstream = dict(request.upstream) if request.upstream is not None else \
+        default_upstream(project, notebook_ref)
     record = RunRecord(
         run_id=run_id, notebook=notebook_ref, notebook_version=prepared.notebook.version,
         state="running", started_at=started, parameters=prepared.parameters,
@@ -124,7 +138,9 @@ def run_notebook(project: Project, request: RunRequest,
         lineage=Lineage(git_commit=git.commit, git_dirty=git.dirty,
                         environment_digest=environment.digest, python=environment.python,
                         input_digests=prepared.inputs, kernel=prepared.kernel,
-                        user=project.user, host=runner.host, runner_pid=runner.pid))
+                        user=project.user, host=runner.host, runner_pid=runner.pid,
+                        upstream=upstream),
+        job_run_id=request.job_run_id, step=request.step)
     project.registry.create_run(record, runner=runner)
     _Runner(project, request, prepared, record, observer).run()
     return get_run(project, run_id)
@@ -183,12 +199,15 @@ class _Runner:
             shutil.rmtree(self.work, ignore_errors=True)
 
     def _execute(self) -> Any:
-        from ..execute.capture import CAPTURE_ENV
+        from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
         from ..execute.engine import ExecutionRequest, execute_notebook
 
         defaults = self.project.defaults
         req = self.request
+        folders = {step: self.project.store.location(f"runs/{run_id}/files")
+                   for step, run_id in self.record.lineage.upstream.items()}
         env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
+               STEP_OUTPUTS_ENV: json.dumps(folders),
                "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         if self.observer is not None:
             self.observer.run_started(self.record.run_id, self.record.notebook,
@@ -196,7 +215,7 @@ class _Runner:
         return execute_notebook(
             ExecutionRequest(
                 notebook=self.prepared.injected, kernel_name=self.prepared.kernel,
-                cwd=self.prepared.notebook.path.parent, env=env,
+                cwd=req.cwd or self.prepared.notebook.path.parent, env=env,
                 start_timeout=req.start_timeout or defaults.start_timeout,
                 cell_timeout=req.cell_timeout or defaults.cell_timeout,
                 timeout=req.timeout or defaults.timeout,

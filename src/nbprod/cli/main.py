@@ -53,6 +53,7 @@ COMMANDS = {
     "lint": "nbprod.cli.lintcmd:lint_command",
     "test": "nbprod.cli.testcmd:test_command",
     "checks": "nbprod.cli.runs:checks_command",
+    "job": "nbprod.cli.jobcmd:job_group",
 }
 
 

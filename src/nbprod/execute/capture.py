@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 CAPTURE_ENV = "NBPROD_CAPTURE_DIR"
+STEP_OUTPUTS_ENV = "NBPROD_STEP_OUTPUTS"  # JSON: step name -> folder of that step's files
 VALUES_FILE = "values.jsonl"
 FILES_DIR = "files"
 LOCAL_DIR = "nbprod-local"
@@ -69,16 +70,47 @@ def output_path(name: str) -> Path:
     file becomes an artifact of the run, with its SHA-256; interactively it lands in
     ``nbprod-local/files/`` beside the notebook.
     """
-    if not isinstance(name, str) or not name or name.startswith("/") or any(
-            part in ("", ".", "..") or not _NAME.fullmatch(part) for part in name.split("/")):
-        raise RecordError(f"nbprod.output_path: {name!r} must be a relative name made of "
-                          "letters, digits, '.', '_', '-' and '/'")
+    _check_relative(name, "output_path")
     folder, interactive = _capture_dir()
     path = folder / FILES_DIR / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if interactive:
         print(f"nbprod: output {name} goes to {path} (not under `nbprod run`)", file=sys.stderr)
     return path
+
+
+def step_path(step: str, name: str) -> Path:
+    """The file ``name`` that an earlier step wrote with :func:`output_path`.
+
+    In a job run it is the file of that step in the same job run; under ``nbprod run`` of a
+    notebook that is a step of a job, the file of that step's latest succeeded run;
+    interactively, ``nbprod-local/files/NAME`` beside the notebook (where the earlier
+    notebook's ``output_path`` put it when run interactively from the same folder).
+    """
+    _check_relative(name, "step_path")
+    folders = os.environ.get(STEP_OUTPUTS_ENV)
+    if folders is not None:
+        known = json.loads(folders)
+        if step not in known:
+            raise RecordError(f"nbprod.step_path: no outputs of step {step!r} are available "
+                              f"here (steps before this one: {', '.join(known) or 'none'}); "
+                              "run that step first")
+        path = Path(known[step]) / name
+    else:
+        path = Path.cwd() / LOCAL_DIR / FILES_DIR / name
+        print(f"nbprod: reading {name} of step {step} from {path} (not under `nbprod run`)",
+              file=sys.stderr)
+    if not path.is_file():
+        raise FileNotFoundError(f"nbprod.step_path: step {step!r} produced no file {name!r} "
+                                f"(looked at {path})")
+    return path
+
+
+def _check_relative(name: str, function: str) -> None:
+    if not isinstance(name, str) or not name or name.startswith("/") or any(
+            part in ("", ".", "..") or not _NAME.fullmatch(part) for part in name.split("/")):
+        raise RecordError(f"nbprod.{function}: {name!r} must be a relative name made of "
+                          "letters, digits, '.', '_', '-' and '/'")
 
 
 def _plain(value: Any, name: str, depth: int = 0) -> Any:

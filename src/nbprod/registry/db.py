@@ -148,6 +148,10 @@ def shown_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
+class DuplicateKey(RegistryError):
+    """A row with the same key exists: a concurrent writer got there first."""
+
+
 def translate(exc: sa.exc.SQLAlchemyError, url: str) -> RegistryError:
     """One clear line for a database failure."""
     where = shown_url(url)
@@ -167,6 +171,8 @@ def translate(exc: sa.exc.SQLAlchemyError, url: str) -> RegistryError:
             "connection failed" in lowered:
         return RegistryError(f"cannot connect to registry {where}: {text}",
                              hint="is the database server running and reachable?")
+    if isinstance(exc, sa.exc.IntegrityError):
+        return DuplicateKey(f"registry {where}: {text}")
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return RegistryError(f"registry {where}: {text}")
     return RegistryError(f"registry {where}: {type(exc).__name__}: {text}")

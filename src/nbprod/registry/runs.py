@@ -19,6 +19,7 @@ from ..errors import NotFound, RegistryError
 from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
 from . import db
 from .checks import CheckStore
+from .jobs import JobStore
 from .schema import environments, run_artifacts, run_values, runs
 
 
@@ -29,6 +30,7 @@ class Registry:
         self.engine = engine
         self.url = url
         self.checks = CheckStore(engine, url)
+        self.jobs = JobStore(engine, url)
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = 30.0) -> Registry:
@@ -54,6 +56,8 @@ class Registry:
                 input_digests=dict(lineage.input_digests), kernel=lineage.kernel,
                 user=lineage.user, host=runner.host, runner_pid=runner.pid,
                 runner_start=runner.start, run_key=run_key, note=record.note,
+                job_run_id=record.job_run_id, step=record.step,
+                upstream=dict(lineage.upstream) or None,
                 started_at=record.started_at, ended_at=record.ended_at,
                 heartbeat_at=record.started_at))
 
@@ -219,8 +223,9 @@ def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) ->
         lineage=Lineage(git_commit=row.git_commit, git_dirty=row.git_dirty,
                         environment_digest=row.environment_digest, python=row.python,
                         input_digests=dict(row.input_digests or {}), kernel=row.kernel,
-                        user=row.user, host=row.host, runner_pid=row.runner_pid),
-        note=row.note)
+                        user=row.user, host=row.host, runner_pid=row.runner_pid,
+                        upstream=dict(row.upstream or {})),
+        note=row.note, job_run_id=row.job_run_id, step=row.step)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

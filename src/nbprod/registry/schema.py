@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 runs = sa.Table(
     "runs", metadata,
@@ -33,6 +33,9 @@ runs = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ended_at", sa.DateTime(timezone=True)),
     sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
+    sa.Column("job_run_id", sa.String(40), index=True),
+    sa.Column("step", sa.String(100)),
+    sa.Column("upstream", sa.JSON),
 )
 
 run_values = sa.Table(
@@ -77,4 +80,71 @@ checks = sa.Table(
     sa.Column("host", sa.String(255)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_checks_version", "notebook_version", "kind"),
+)
+
+# Jobs: immutable versions, job runs, stage pointers, approvals and the audit log.
+job_versions = sa.Table(
+    "job_versions", metadata,
+    sa.Column("job", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+    sa.Column("built_by", sa.String(255), nullable=False),
+    sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("job", "digest", name="uq_job_versions_digest"),
+)
+
+job_runs = sa.Table(
+    "job_runs", metadata,
+    sa.Column("job_run_id", sa.String(40), primary_key=True),
+    sa.Column("job", sa.String(100), nullable=False, index=True),
+    sa.Column("version", sa.Integer),
+    sa.Column("stage", sa.String(100)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("failure", sa.JSON),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("resumed_from", sa.String(40)),
+    sa.Column("user", sa.String(255)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("runner_pid", sa.Integer),
+    sa.Column("runner_start", sa.String(32)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+)
+
+stages = sa.Table(
+    "stages", metadata,
+    sa.Column("job", sa.String(100), primary_key=True),
+    sa.Column("stage", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("moved_by", sa.String(255), nullable=False),
+    sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+approvals = sa.Table(
+    "approvals", metadata,
+    sa.Column("job", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(100), primary_key=True),
+    sa.Column("approver", sa.String(255), primary_key=True),
+    sa.Column("comment", sa.Text),
+    sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("job", sa.String(100), nullable=False, index=True),
+    sa.Column("version", sa.Integer),
+    sa.Column("stage", sa.String(100)),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),
+    sa.Column("forced", sa.Boolean, nullable=False),
+    sa.Column("gates", sa.JSON, nullable=False),
+    sa.Column("reason", sa.Text),
 )
