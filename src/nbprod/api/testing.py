@@ -98,37 +98,55 @@ class _Plan:
     smoke_parameters: Mapping[str, Any] | None  # None: no smoke run
     kernel: str | None
     error: str | None = None
+    job: str | None = None  # a step of this job: its smoke run is a test run of the job
+    step: str | None = None
 
 
 def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks: Sequence[Path],
                    config: TestConfig, *, workers: int | None = None, record: bool = True,
                    on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
     """Test each notebook (absolute paths); results in the order given."""
-    plans = [_plan(settings, path, config) for path in notebooks]
+    steps = _job_steps(settings)
+    plans = [_plan(settings, path, config, steps) for path in notebooks]
     _preload()
     log_dir = Path(tempfile.mkdtemp(prefix="nbprod-test-"))
+    budget = settings.timeout + settings.start_timeout + 60
     tasks: list[Task[Any]] = []
+    pending: dict[int, set[str]] = {i: set() for i in range(len(plans))}
+    jobs: dict[str, list[int]] = {}
     for index, plan in enumerate(plans):
-        budget = settings.timeout + settings.start_timeout + 60
         if plan.regression:
-            tasks.append(Task(f"{index}:regression", _regression_task(plan, config, settings),
-                              budget, log_dir / f"{index}-regression.log"))
-        if plan.smoke_parameters is not None:
-            tasks.append(Task(f"{index}:smoke", _smoke_task(plan, settings, environ), budget,
+            key = f"{index}:regression"
+            tasks.append(Task(key, _regression_task(plan, config, settings, environ), budget,
+                              log_dir / f"{index}-regression.log"))
+            pending[index].add(key)
+        if plan.smoke_parameters is not None and plan.job is None:
+            key = f"{index}:smoke"
+            tasks.append(Task(key, _smoke_task(plan, settings, environ), budget,
                               log_dir / f"{index}-smoke.log"))
-    pending = {i: {t.key for t in tasks if t.key.startswith(f"{i}:")}
-               for i in range(len(plans))}
+            pending[index].add(key)
+        elif plan.smoke_parameters is not None and plan.job is not None:
+            jobs.setdefault(plan.job, []).append(index)
+            pending[index].add(f"job:{plan.job}")
+    for job in jobs:
+        steps_budget = budget * max(1, len(jobs[job]))
+        tasks.append(Task(f"job:{job}", _job_task(job, settings, environ), steps_budget,
+                          log_dir / f"job-{job}.log"))
     gathered: dict[int, list[Outcome[Any]]] = {i: [] for i in range(len(plans))}
     results: dict[int, NotebookTest] = {}
 
     def done(outcome: Outcome[Any]) -> None:
-        index = int(outcome.key.split(":")[0])
-        gathered[index].append(outcome)
-        pending[index].discard(outcome.key)
-        if not pending[index]:
-            results[index] = _result(plans[index], gathered[index], log_dir)
-            if on_done is not None:
-                on_done(results[index])
+        if outcome.key.startswith("job:"):
+            shares = [(i, _step_outcome(outcome, plans[i], i)) for i in jobs[outcome.key[4:]]]
+        else:
+            shares = [(int(outcome.key.split(":")[0]), outcome)]
+        for index, share in shares:
+            gathered[index].append(share)
+            pending[index].discard(outcome.key)
+            if not pending[index]:
+                results[index] = _result(plans[index], gathered[index], log_dir)
+                if on_done is not None:
+                    on_done(results[index])
 
     for index, plan in enumerate(plans):
         if not pending[index]:
@@ -147,7 +165,27 @@ def _cores() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _plan(settings: Settings, path: Path, config: TestConfig) -> _Plan:
+def _job_steps(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Project-relative notebook path -> (job, step), for the first job holding each."""
+    from ..errors import NbprodError
+    from ..jobs.spec import job_spec
+
+    found: dict[str, tuple[str, str]] = {}
+    jobs = settings.raw.get("jobs") or {}
+    for name in sorted(jobs) if isinstance(jobs, dict) else []:
+        try:
+            spec = job_spec(settings, name)
+        except NbprodError:
+            continue
+        if len(spec.steps) < 2:
+            continue  # a one-step job tests like its notebook
+        for step in spec.steps:
+            found.setdefault(step.notebook, (spec.name, step.name))
+    return found
+
+
+def _plan(settings: Settings, path: Path, config: TestConfig,
+          steps: Mapping[str, tuple[str, str]]) -> _Plan:
     root = settings.project_root
     try:
         shown = path.resolve().relative_to(root.resolve()).as_posix()
@@ -164,8 +202,9 @@ def _plan(settings: Settings, path: Path, config: TestConfig) -> _Plan:
     regression = config.regression and has_outputs
     smoke = config.smoke and (not regression or bool(test_parameters))
     kernel = (entry.kernel if entry else None) or settings.kernel
+    job, step = steps.get(shown, (None, None))
     return _Plan(path, shown, notebook.version, regression,
-                 test_parameters if smoke else None, kernel)
+                 test_parameters if smoke else None, kernel, job=job, step=step)
 
 
 def _preload() -> None:
@@ -179,18 +218,59 @@ def _preload() -> None:
     report.preload()
 
 
-def _regression_task(plan: _Plan, config: TestConfig,
-                     settings: Settings) -> Callable[[], RegressionResult]:
+def _regression_task(plan: _Plan, config: TestConfig, settings: Settings,
+                     environ: Mapping[str, str]) -> Callable[[], RegressionResult]:
     def run() -> RegressionResult:
-        from ..validate.regression import run_regression
+        import json
 
+        from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
+        from ..validate.regression import run_regression
+        from .project import open_project
+        from .upstream import default_upstream
+
+        folders: dict[str, str] = {}
+        if plan.job is not None:  # a job step reads its upstream steps' latest files
+            with open_project(settings, environ) as project:
+                folders = {step: project.store.location(f"runs/{run_id}/files")
+                           for step, run_id in default_upstream(project, plan.shown).items()}
         with tempfile.TemporaryDirectory(prefix="nbprod-capture-") as capture:
             # nbprod.record() in the notebook writes here instead of beside the notebook.
+            env = {CAPTURE_ENV: capture}
+            if plan.job is not None:
+                env[STEP_OUTPUTS_ENV] = json.dumps(folders)
             return run_regression(plan.path, config, shown=plan.shown, kernel=plan.kernel,
                                   cell_timeout=settings.cell_timeout,
-                                  start_timeout=settings.start_timeout,
-                                  env={"NBPROD_CAPTURE_DIR": capture})
+                                  start_timeout=settings.start_timeout, env=env)
     return run
+
+
+def _job_task(job: str, settings: Settings,
+              environ: Mapping[str, str]) -> Callable[[], dict[str, RunRecord | str]]:
+    """A test run of a whole job (its test_parameters): step -> run record, or why not run."""
+    def run() -> dict[str, RunRecord | str]:
+        from ..jobs.spec import job_spec
+        from .jobs import JobRunRequest, run_job
+        from .project import open_project
+
+        with open_project(settings, environ) as project:
+            job_run = run_job(project, job_spec(settings, job), JobRunRequest(test=True))
+            return {s.step: project.registry.get_run(s.run_id) if s.run_id else
+                    f"not run: an earlier step of job {job} failed (job run "
+                    f"{job_run.job_run_id})" for s in job_run.steps}
+    return run
+
+
+def _step_outcome(outcome: Outcome[Any], plan: _Plan, index: int) -> Outcome[Any]:
+    """This notebook's share of a job test run, as if it had run alone."""
+    key = f"{index}:smoke"
+    if not outcome.ok:
+        return Outcome(key, error=f"the test run of job {plan.job} failed: {outcome.error}",
+                       timed_out=outcome.timed_out, seconds=outcome.seconds)
+    value = (outcome.value or {}).get(plan.step)
+    if isinstance(value, RunRecord):
+        return Outcome(key, value=value, seconds=outcome.seconds)
+    return Outcome(key, error=str(value or f"step {plan.step} did not run"),
+                   seconds=outcome.seconds)
 
 
 def _smoke_task(plan: _Plan, settings: Settings,

@@ -33,6 +33,9 @@ HELP = f"""Take parameterized Jupyter notebooks to production.
   nbprod runs                                           history of runs
   nbprod show RUN_ID                                    one run: lineage, values, files
   nbprod diff RUN_ID RUN_ID                             what differs between two runs
+  nbprod lint / nbprod test                             grade notebooks before they ship
+  nbprod job run pipeline / nbprod job build pipeline   run a job / build a version of it
+  nbprod promote pipeline 3 --to production             ship a version behind its gates
 
 Settings come from [tool.nbprod] in pyproject.toml (or nbprod.toml), found by walking up
 from the current folder, then NBPROD_* environment variables, then flags. Every command
@@ -54,6 +57,11 @@ COMMANDS = {
     "test": "nbprod.cli.testcmd:test_command",
     "checks": "nbprod.cli.runs:checks_command",
     "job": "nbprod.cli.jobcmd:job_group",
+    "promote": "nbprod.cli.promotecmd:promote_command",
+    "approve": "nbprod.cli.promotecmd:approve_command",
+    "rollback": "nbprod.cli.promotecmd:rollback_command",
+    "stages": "nbprod.cli.promotecmd:stages_command",
+    "audit": "nbprod.cli.promotecmd:audit_command",
 }
 
 
