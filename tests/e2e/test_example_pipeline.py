@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,3 +77,44 @@ def test_new_upstream_data_shows_in_diff(example: Path) -> None:
     sections = {(c["section"], c["name"]) for c in diff["changes"]}
     assert ("upstream", "prepare") in sections
     assert ("parameters", "n_estimators") not in sections
+
+
+def test_pipeline_job_is_built_promoted_and_run_from_its_bundle(example: Path) -> None:
+    alice, bob = {"NBPROD_USER": "alice"}, {"NBPROD_USER": "bob"}
+    code, built = run_json(example, "job", "build", "pipeline", env=alice)
+    assert code == 0, built
+    version = str(built["version"])
+    assert run_json(example, "lint", "notebooks", env=alice)[0] == 0
+    code, tested = run_json(example, "test", "notebooks", env=alice)
+    assert code == 0, tested
+    code, job_run = run_json(example, "job", "run", "pipeline", "--version", version, env=alice)
+    assert code == 0 and job_run["state"] == "succeeded"
+    assert run_json(example, "promote", "pipeline", version, "--to", "staging",
+                    env=alice)[0] == 0
+    code, refused = run_json(example, "promote", "pipeline", version, "--to", "production",
+                             env=alice)
+    assert code == 5
+    assert [g["gate"] for g in refused["gates"] if not g["passed"]] == ["approvals"]
+    assert run_json(example, "approve", "pipeline", version, env=alice)[0] == 6  # the builder
+    assert run_json(example, "approve", "pipeline", version, env=bob)[0] == 0
+    code, moved = run_json(example, "promote", "pipeline", version, "--to", "production",
+                           env=alice)
+    assert code == 0 and moved["moved"] is True
+
+    # The working tree changes (and breaks); the scheduled command runs what was promoted.
+    train = example / "notebooks" / "train.ipynb"
+    notebook = json.loads(train.read_text())
+    notebook["cells"].insert(2, {"cell_type": "code", "execution_count": None, "id": "boom",
+                                 "metadata": {}, "outputs": [],
+                                 "source": "raise RuntimeError('not promoted')"})
+    train.write_text(json.dumps(notebook))
+    code, scheduled = run_json(example, "job", "run", "pipeline", "--stage", "production",
+                               env=alice)
+    assert code == 0 and scheduled["state"] == "succeeded"
+    assert scheduled["version"] == built["version"] and scheduled["stage"] == "production"
+    pinned = {s["name"]: s["notebook_version"] for s in built["manifest"]["steps"]}
+    for step in scheduled["steps"]:
+        _, record = run_json(example, "show", step["run_id"])
+        assert record["notebook_version"] == pinned[step["step"]]
+    code, tree = run_json(example, "job", "run", "pipeline", env=alice)
+    assert code == 3 and tree["state"] == "failed"

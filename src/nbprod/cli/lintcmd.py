@@ -47,10 +47,11 @@ Exit codes: 0 no finding at or above fail_on; 1 findings; 2 usage or settings er
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--no-cache", is_flag=True, help="Re-lint every notebook, ignoring the cache.")
 @click.option("--no-record", is_flag=True, help="Do not record results in the registry.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 def lint_command(paths: tuple[Path, ...], output_format: str, fix: bool, diff: bool,
                  select: str | None, ignore: str | None, fail_on: str | None,
                  explain: str | None, list_rules: bool, no_cache: bool,
-                 no_record: bool) -> int:
+                 no_record: bool, as_json: bool) -> int:
     from ..api.lint import lint_notebooks
     from ..config import current_user
     from ..lint.catalog import RuleSet
@@ -58,6 +59,8 @@ def lint_command(paths: tuple[Path, ...], output_format: str, fix: bool, diff: b
     from ..lint.config import LintConfig
     from ..lint.report import FORMATS, as_text
 
+    if as_json:
+        output_format = "json"
     rules = RuleSet.from_entry_points()
     if explain:
         click.echo(explain_code(explain.strip().upper(), rules), nl=False)
