@@ -168,13 +168,15 @@ def job_runs_command(name: str | None, last: int, as_json: bool) -> int:
 
 @job_group.command("export")
 @click.argument("name")
-@click.option("--target", type=click.Choice(["docker", "k8s", "airflow", "github"]),
-              required=True, help="What to write deploy files for.")
+@click.option("--target", required=True, metavar="TARGET",
+              help="What to write deploy files for: docker, k8s, airflow, github, or an "
+                   "exporter plugin's name.")
 @click.option("--version", "version", type=int,
               help="Version whose lock the files install [default: newest built].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("deploy"), show_default=True, help="Folder to write into.")
-@click.option("--image", help="Container image name (k8s) [default: nbprod-NAME:latest].")
+@click.option("--image", help="Container image name (docker, k8s) [default: "
+              "nbprod-NAME:latest].")
 @json_option
 def job_export(name: str, target: str, version: int | None, out_dir: Path,
                image: str | None, as_json: bool) -> int:

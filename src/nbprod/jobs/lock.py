@@ -39,12 +39,16 @@ def installed_requirements() -> str:
     """``name==version`` per installed distribution, sorted; local installs left out."""
     from importlib import metadata
 
+    distributions = list(metadata.distributions())
+    # A project installed from its folder can also be found through a stray egg-info on
+    # sys.path (no direct_url.json): skip every distribution of a locally installed name.
+    local = {(d.metadata["Name"] or "").lower() for d in distributions if _installed_locally(d)}
     lines = set()
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if not name or _installed_locally(dist):
+    for dist in distributions:
+        name = (dist.metadata["Name"] or "").lower()
+        if not name or name in local:
             continue
-        lines.add(f"{name.lower()}=={dist.version}")
+        lines.add(f"{name}=={dist.version}")
     return "".join(f"{line}\n" for line in sorted(lines))
 
 
