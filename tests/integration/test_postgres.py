@@ -92,3 +92,59 @@ def test_unreachable_server_is_one_clear_line(project_dir: Path) -> None:
     assert "cannot connect to registry" in proc.stderr
     assert "secret" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_job_versions_and_racing_promotions_on_postgres(tmp_path: Path, pg_url: str) -> None:
+    import json
+    import shutil
+    import threading
+
+    from nbprod import api
+    from nbprod.api.jobs import build_job
+    from nbprod.api.promotion import promote
+    from nbprod.config import load_settings
+    from nbprod.errors import Conflict
+    from nbprod.jobs.spec import JobSpec, job_spec
+    from nbprod.promote.gates import GateSet
+
+    from ..conftest import DATA
+    from .test_promotion import _policy, _Rendezvous
+
+    root = tmp_path / "pgjobs"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(DATA.parent / "jobs" / "nbprod.toml", root / "nbprod.toml")
+    for name in ("make", "use"):
+        shutil.copy(DATA.parent / "jobs" / f"{name}.ipynb", root / "notebooks" / f"{name}.ipynb")
+    settings = load_settings(root, env={"NBPROD_REGISTRY": pg_url})
+    spec = job_spec(settings, "flow")
+    with api.open_project(settings, {"NBPROD_USER": "root-admin"}) as admin:
+        one = build_job(admin, spec).version.version
+        assert build_job(admin, spec).version.version == one
+        make = root / "notebooks" / "make.ipynb"
+        data = json.loads(make.read_text())
+        data["cells"].append({"cell_type": "markdown", "id": "pg", "metadata": {},
+                              "source": "v2"})
+        make.write_text(json.dumps(data))
+        two = build_job(admin, spec).version.version
+        assert two == one + 1
+        promote(admin, spec, one, "dev")
+        gates = GateSet({"rendezvous": _Rendezvous()})
+        racing = JobSpec(name=spec.name, steps=spec.steps, stages=spec.stages,
+                         promotion={"dev": _policy("rendezvous")})
+        outcomes: list[object] = []
+
+        def race(user: str) -> None:
+            with api.open_project(settings, {"NBPROD_USER": user}) as project:
+                try:
+                    outcomes.append(promote(project, racing, two, "dev", gates=gates))
+                except Conflict as exc:
+                    outcomes.append(exc)
+
+        threads = [threading.Thread(target=race, args=(u,)) for u in ("ann", "dan")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "PromotionOutcome"]
+        entries = [e for e in admin.registry.jobs.audit("flow") if e.user in ("ann", "dan")]
+        assert sorted(e.outcome for e in entries) == ["conflict", "ok"]
