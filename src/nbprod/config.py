@@ -24,6 +24,7 @@ DEFAULT_DIR = ".nbprod"
 _KNOWN_KEYS = frozenset({
     "notebook_dir", "registry", "store", "start_timeout", "cell_timeout", "timeout",
     "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
+    "fast_kernels", "template_idle",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
 })
 _NOTEBOOK_KEYS = frozenset({"path", "inputs", "kernel", "parameters", "test_parameters"})
@@ -40,6 +41,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "NBPROD_KERNEL": ("kernel", str),
     "NBPROD_HEARTBEAT_INTERVAL": ("heartbeat_interval", float),
     "NBPROD_BUSY_TIMEOUT": ("busy_timeout", float),
+    "NBPROD_FAST_KERNELS": ("fast_kernels", bool),
+    "NBPROD_TEMPLATE_IDLE": ("template_idle", float),
 }
 
 
@@ -72,6 +75,8 @@ class Settings:
     strict: bool = True
     heartbeat_interval: float = 10.0
     busy_timeout: float = 30.0
+    fast_kernels: bool = True
+    template_idle: float = 900.0
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -157,6 +162,7 @@ _SCALAR_FIELDS = {
     "notebook_dir": str, "registry": str, "store": str, "start_timeout": float,
     "cell_timeout": float, "timeout": float, "shutdown_timeout": float, "kernel": str,
     "strict": bool, "heartbeat_interval": float, "busy_timeout": float,
+    "fast_kernels": bool, "template_idle": float,
 }
 
 
@@ -197,6 +203,13 @@ def _convert(raw: str, kind: type, var: str) -> Any:
             return float(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r} is not a number of seconds") from None
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{var}={raw!r} must be 1 or 0 (true or false)")
     return raw
 
 

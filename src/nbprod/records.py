@@ -147,6 +147,10 @@ class RunRecord:
     note: str | None = None
     job_run_id: str | None = None
     step: str | None = None
+    sweep_id: str | None = None
+    point: int | None = None
+    run_key: str | None = None
+    cache_hit: bool = False  # returned by --cache instead of executing (not stored)
 
     @property
     def duration(self) -> float | None:
@@ -175,6 +179,10 @@ class RunRecord:
             "note": self.note,
             "job_run_id": self.job_run_id,
             "step": self.step,
+            "sweep_id": self.sweep_id,
+            "point": self.point,
+            "run_key": self.run_key,
+            "cache_hit": self.cache_hit,
         }
 
 

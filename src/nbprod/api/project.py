@@ -29,6 +29,8 @@ class RunDefaults:
     kernel: str | None = None
     strict: bool = True
     heartbeat_interval: float = 10.0
+    fast_kernels: bool = True
+    template_idle: float = 900.0
 
 
 @dataclass
@@ -113,7 +115,8 @@ def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
         start_timeout=settings.start_timeout, cell_timeout=settings.cell_timeout,
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
         kernel=settings.kernel, strict=settings.strict,
-        heartbeat_interval=settings.heartbeat_interval)
+        heartbeat_interval=settings.heartbeat_interval, fast_kernels=settings.fast_kernels,
+        template_idle=settings.template_idle)
     user = current_user(environ)
     return Project(root=settings.project_root, registry=registry,
                    store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,

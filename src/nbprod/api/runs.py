@@ -23,20 +23,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NbprodError
 from ..lineage import git_state, input_digests, python_environment, this_runner
-from ..notebook import (
-    GivenValue,
-    InjectedNotebook,
-    Notebook,
-    ParameterContract,
-    contract_of,
-    inject_parameters,
-    read_notebook,
-    resolve_parameters,
-)
+from ..notebook.contract import ParameterContract
+from ..notebook.values import GivenValue, resolve_parameters
 from ..records import (
     ArtifactRef,
     CheckRecord,
@@ -47,8 +39,14 @@ from ..records import (
     new_run_id,
     utcnow,
 )
+from .cache import located as _located
+from .cache import run_key
 from .project import Project
 from .upstream import default_upstream
+
+if TYPE_CHECKING:
+    from ..notebook.injection import InjectedNotebook
+    from ..notebook.load import Notebook
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,14 @@ class RunRequest:
     job_run_id: str | None = None
     step: str | None = None
     upstream: Mapping[str, str] | None = None
+    # Kernels forked from a warm template (None: the project's setting); wait for a template
+    # that is still starting (many runs) instead of running this one in a plain kernel.
+    fast: bool | None = None
+    wait_for_template: bool = False
+    # --cache: return the newest succeeded run with the same run key instead of executing.
+    cache: bool = False
+    sweep_id: str | None = None
+    point: int | None = None
 
 
 class RunObserver:
@@ -126,11 +132,17 @@ def run_notebook(project: Project, request: RunRequest,
         return get_run(project, run_id)
 
     environment = python_environment(project.cache_dir)
+    upstream = dict(request.upstream) if request.upstream is not None else \
+        default_upstream(project, notebook_ref)
+    key = run_key(prepared.notebook.version, prepared.parameters, prepared.inputs,
+                  environment.digest, upstream, prepared.kernel)
+    if request.cache:
+        cached = project.registry.cached_run(key)
+        if cached is not None:
+            return dataclasses.replace(_located(project, cached), cache_hit=True)
     project.registry.record_environment(environment.digest, environment.python,
                                         environment.packages)
     git = git_state(project.root)
-    upstream = dict(request.upstream) if request.upstream is not None else \
-        default_upstream(project, notebook_ref)
     record = RunRecord(
         run_id=run_id, notebook=notebook_ref, notebook_version=prepared.notebook.version,
         state="running", started_at=started, parameters=prepared.parameters,
@@ -140,8 +152,9 @@ def run_notebook(project: Project, request: RunRequest,
                         input_digests=prepared.inputs, kernel=prepared.kernel,
                         user=project.user, host=runner.host, runner_pid=runner.pid,
                         upstream=upstream),
-        job_run_id=request.job_run_id, step=request.step)
-    project.registry.create_run(record, runner=runner)
+        job_run_id=request.job_run_id, step=request.step, sweep_id=request.sweep_id,
+        point=request.point, run_key=key)
+    project.registry.create_run(record, runner=runner, run_key=key)
     _Runner(project, request, prepared, record, observer).run()
     return get_run(project, run_id)
 
@@ -149,6 +162,8 @@ def run_notebook(project: Project, request: RunRequest,
 def _prepare(project: Project, request: RunRequest, path: Path,
              entry: Any) -> _Prepared:
     strict = project.defaults.strict if request.strict is None else request.strict
+    from ..notebook import contract_of, inject_parameters, read_notebook  # nbformat: lazily
+
     notebook = read_notebook(path)
     contract = contract_of(notebook, strict=strict)
     given: dict[str, GivenValue] = {}
@@ -176,6 +191,7 @@ class _Runner:
         self.observer = observer
         self.work = project.work_dir / record.run_id
         self.committed: list[tuple[str, str, str, int]] = []
+        self.kernel_note: str | None = None
 
     def run(self) -> None:
         # The engine (papermill, nbclient, jupyter_client) is imported on this thread before
@@ -201,6 +217,7 @@ class _Runner:
     def _execute(self) -> Any:
         from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
         from ..execute.engine import ExecutionRequest, execute_notebook
+        from ..execute.fast import choose_kernel
 
         defaults = self.project.defaults
         req = self.request
@@ -212,6 +229,12 @@ class _Runner:
         if self.observer is not None:
             self.observer.run_started(self.record.run_id, self.record.notebook,
                                       len(self.prepared.notebook.cells))
+        choice = choose_kernel(
+            (c.source for c in self.prepared.notebook.node.cells if c.cell_type == "code"),
+            self.prepared.kernel,
+            enabled=defaults.fast_kernels if req.fast is None else req.fast,
+            wait=req.wait_for_template, idle=defaults.template_idle)
+        self.kernel_note = choice.note
         return execute_notebook(
             ExecutionRequest(
                 notebook=self.prepared.injected, kernel_name=self.prepared.kernel,
@@ -220,7 +243,7 @@ class _Runner:
                 cell_timeout=req.cell_timeout or defaults.cell_timeout,
                 timeout=req.timeout or defaults.timeout,
                 shutdown_timeout=defaults.shutdown_timeout,
-                kernel_log=self.work / "kernel.log"),
+                kernel_log=self.work / "kernel.log", preload=choice.preload),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
     def _finish(self, result: Any, renderer: Any) -> None:
@@ -231,7 +254,7 @@ class _Runner:
             self.observer.finishing()
         outputs = [o for cell in result.node.cells for o in cell.get("outputs", [])]
         values = read_values(self.work / "capture", outputs)
-        notes = [result.note] if result.note else []
+        notes = [n for n in (self.kernel_note, result.note) if n]
         self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
         try:
             self._put_bytes("report.html", renderer.render(result.node))
@@ -350,12 +373,6 @@ def list_runs(project: Project, *, notebook: str | None = None, state: str | Non
             pass  # filter by the text given (a notebook that no longer exists)
     return [_located(project, r) for r in project.registry.list_runs(
         notebook=notebook, state=state, limit=last)]
-
-
-def _located(project: Project, record: RunRecord) -> RunRecord:
-    artifacts = tuple(dataclasses.replace(a, location=project.store.location(a.location))
-                      for a in record.artifacts)
-    return dataclasses.replace(record, artifacts=artifacts)
 
 
 def verify_artifacts(project: Project, record: RunRecord) -> list[str]:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from .. import api
 from ..errors import EXIT_CODES_HELP
-from ..records import RunRecord
 from .common import exit_code, json_option, print_json, project, settings, stderr_is_tty
-from .render import console, duration, number
+
+if TYPE_CHECKING:
+    from ..records import RunRecord
 
 RUN_HELP = f"""Run NOTEBOOK (a path, or a name declared in settings) into a run record.
 
@@ -55,11 +49,18 @@ nbprod.output_path() are stored with the run; `nbprod show RUN_ID` lists them.
               help="Seconds any one cell may run [settings: cell_timeout, 600].")
 @click.option("--timeout", type=float, metavar="SECONDS",
               help="Seconds the whole run may take [settings: timeout, 3600].")
+@click.option("--cache", is_flag=True,
+              help="Reuse the newest succeeded run with the same run key (notebook version, "
+                   "parameters, input digests, environment) instead of executing.")
+@click.option("--force", is_flag=True, help="With --cache: execute anyway.")
+@click.option("--plain-kernel", is_flag=True,
+              help="Spawn a plain kernel instead of forking one from a warm template.")
 @json_option
 def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
                 parameters_file: Path | None, no_strict: bool, kernel: str | None,
                 start_timeout: float | None, cell_timeout: float | None,
-                timeout: float | None, as_json: bool) -> int:
+                timeout: float | None, cache: bool, force: bool, plain_kernel: bool,
+                as_json: bool) -> int:
     resolved = settings(start_timeout=start_timeout, cell_timeout=cell_timeout, timeout=timeout)
     given: dict[str, api.GivenValue] = {}
     if parameters_file is not None:
@@ -67,14 +68,21 @@ def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
     for name, value in parameters:
         given[name] = api.GivenValue(value, source="-p", raw=True)
     request = api.RunRequest(notebook=notebook, parameters=given,
-                             strict=False if no_strict else None, kernel=kernel)
-    observer = _Progress() if stderr_is_tty() and not as_json else None
+                             strict=False if no_strict else None, kernel=kernel,
+                             cache=cache and not force, fast=False if plain_kernel else None)
     with project(resolved) as proj:
-        try:
-            record = api.run_notebook(proj, request, observer)
-        finally:
-            if observer is not None:
-                observer.close()
+        record = None
+        if request.cache:
+            from ..api.cache import lookup
+
+            record = lookup(proj, request)
+        if record is None:
+            observer = _progress() if stderr_is_tty() and not as_json else None
+            try:
+                record = api.run_notebook(proj, request, observer)
+            finally:
+                if observer is not None:
+                    observer.close()
     if as_json:
         print_json(record.to_json())
     _report(record, quiet=as_json)
@@ -82,9 +90,17 @@ def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
 
 
 def _report(record: RunRecord, *, quiet: bool) -> None:
+    from .render import console, duration, number
+
     err = console(stderr=True)
     if record.state == "succeeded":
         if quiet:
+            return
+        if record.cache_hit:
+            err.print(f"[green]✓[/green] cache hit: reused run [bold]{record.run_id}[/bold] "
+                      f"({record.started_at.strftime('%Y-%m-%d %H:%M')}, same notebook "
+                      "version, parameters, inputs and environment); --force to execute",
+                      highlight=False)
             return
         values = "  ".join(f"{k}={number(v)}" for k, v in list(record.values.items())[:6])
         err.print(f"[green]✓[/green] run [bold]{record.run_id}[/bold] succeeded in "
@@ -106,32 +122,45 @@ def _report(record: RunRecord, *, quiet: bool) -> None:
                   soft_wrap=True)
 
 
-class _Progress(api.RunObserver):
+def _progress() -> Any:
     """A per-cell progress bar on stderr (only when it is a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    def __init__(self) -> None:
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=console(stderr=True), transient=True)
-        self.task: TaskID | None = None
-        self.progress.start()
+    from .render import console
 
-    def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:
-        self.task = self.progress.add_task(f"{notebook}: starting kernel", total=None)
+    class _Progress(api.RunObserver):
+        def __init__(self) -> None:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=console(stderr=True), transient=True)
+            self.task: TaskID | None = None
+            self.progress.start()
 
-    def cell_started(self, index: int | None, total: int, label: str) -> None:
-        if self.task is not None:
-            where = f"cell {index}" if index is not None else "parameters"
-            self.progress.update(self.task, total=total,
-                                 description=f"{where}: {label[:40]}")
+        def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:
+            self.task = self.progress.add_task(f"{notebook}: starting kernel", total=None)
 
-    def cell_finished(self, index: int | None, total: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task)
+        def cell_started(self, index: int | None, total: int, label: str) -> None:
+            if self.task is not None:
+                where = f"cell {index}" if index is not None else "parameters"
+                self.progress.update(self.task, total=total,
+                                     description=f"{where}: {label[:40]}")
 
-    def finishing(self) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, description="storing artifacts")
+        def cell_finished(self, index: int | None, total: int) -> None:
+            if self.task is not None:
+                self.progress.advance(self.task)
 
-    def close(self) -> None:
-        self.progress.stop()
+        def finishing(self) -> None:
+            if self.task is not None:
+                self.progress.update(self.task, description="storing artifacts")
+
+        def close(self) -> None:
+            self.progress.stop()
+
+    return _Progress()

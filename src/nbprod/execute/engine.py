@@ -11,6 +11,7 @@ notebook is returned in every case, with the failing cell marked.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 import threading
@@ -58,6 +59,9 @@ class ExecutionRequest:
     shutdown_timeout: float = 5.0
     start_attempts: int = 2
     kernel_log: Path | None = None
+    # Fork the kernel from a warm template preloading these modules (None: spawn a plain
+    # kernel). A fork that fails falls back to a plain kernel.
+    preload: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,19 @@ def execute_notebook(request: ExecutionRequest,
     while True:
         attempt += 1
         result, retriable = _attempt(request, observer)
+        if retriable and request.preload is not None:
+            # The template failed us: the next attempt spawns a plain kernel, at once.
+            request = dataclasses.replace(request, preload=None)
+            result, retriable = _attempt(request, observer)
+            result = dataclasses.replace(result, note=_join(
+                result.note, "forked kernel failed to start; ran in a plain kernel"))
         if not retriable or attempt >= request.start_attempts:
             return result
         time.sleep(0.5 * 2 ** (attempt - 1))  # infrastructure only: bounded, with backoff
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 def _attempt(request: ExecutionRequest,
@@ -120,7 +134,9 @@ def _attempt(request: ExecutionRequest,
     # socket path must be absolute: the kernel runs in the notebook's folder, not ours.
     sockets = Path(tempfile.mkdtemp(prefix="nbprod-k"))
     km = SupervisedKernelManager(kernel_name=request.kernel_name, transport="ipc",
-                                 ip=str(sockets / "kernel"))
+                                 ip=str(sockets / "kernel"),
+                                 client_class="nbprod.kernels.fastclient.FastKernelClient")
+    km.preload = list(request.preload) if request.preload is not None else None
     client = PapermillNotebookClient(
         manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,

@@ -22,30 +22,59 @@ _POLL = 0.01
 
 
 class SupervisedKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` that remembers its kernel process and process group."""
+    """An ``AsyncKernelManager`` that remembers its kernel process and process group.
+
+    With ``preload`` set (a list, possibly empty), the kernel is forked from a template
+    (:mod:`nbprod.kernels`) through the ``nbprod-fork`` provisioner instead of spawned.
+    """
 
     kernel_process: subprocess.Popen[bytes] | None = None
     kernel_pgid: int | None = None
+    fork_provisioner: Any = None
+    preload: list[str] | None = None
 
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+        import zmq
+
         self.kernel_process = None
         self.kernel_pgid = None
+        self.fork_provisioner = None
+        # Connect-before-bind retries every 10 ms instead of zmq's 100 ms.
+        self.context.setsockopt(zmq.RECONNECT_IVL, 10)
+        if self.preload is not None:
+            from ..kernels.provisioner import provisioner_metadata
+
+            spec = self.kernel_spec
+            if spec is not None:
+                spec.metadata = {**(spec.metadata or {}), **provisioner_metadata(self.preload)}
         await super().start_kernel(**kw)
         process = getattr(self.provisioner, "process", None)
         if isinstance(process, subprocess.Popen):
             self.kernel_process = process
             with contextlib.suppress(OSError):
                 self.kernel_pgid = os.getpgid(process.pid)
+        elif getattr(self.provisioner, "pid", None) is not None:
+            self.fork_provisioner = self.provisioner
+            self.kernel_pgid = getattr(self.provisioner, "pid", None)
+
+    def _exit_code_now(self) -> int | None:
+        if self.kernel_process is not None:
+            return self.kernel_process.poll()
+        if self.fork_provisioner is not None:
+            code: int | None = self.fork_provisioner.exit_code_now()
+            return code
+        return None
 
     def exit_status(self, wait: float = 1.0) -> int | None:
         """The kernel's return code (negative: killed by that signal), waiting up to ``wait``."""
-        process = self.kernel_process
-        if process is None:
+        if self.kernel_process is None and self.fork_provisioner is None:
             return None
         deadline = time.monotonic() + wait
-        while process.poll() is None and time.monotonic() < deadline:
+        code = self._exit_code_now()
+        while code is None and time.monotonic() < deadline:
             time.sleep(_POLL)
-        return process.returncode
+            code = self._exit_code_now()
+        return code
 
     def signal_group(self, signum: int) -> None:
         """Send ``signum`` to the kernel's process group (kernel and its children)."""
@@ -76,6 +105,8 @@ class SupervisedKernelManager(AsyncKernelManager):
         if self.kernel_process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.kernel_process.wait(timeout=max(wait, 1.0))
+        else:
+            self.exit_status(wait=max(wait, 1.0))
         with contextlib.suppress(Exception):
             await self.cleanup_resources()
 

@@ -56,7 +56,8 @@ class Registry:
                 input_digests=dict(lineage.input_digests), kernel=lineage.kernel,
                 user=lineage.user, host=runner.host, runner_pid=runner.pid,
                 runner_start=runner.start, run_key=run_key, note=record.note,
-                job_run_id=record.job_run_id, step=record.step,
+                job_run_id=record.job_run_id, step=record.step, sweep_id=record.sweep_id,
+                point=record.point,
                 upstream=dict(lineage.upstream) or None,
                 started_at=record.started_at, ended_at=record.ended_at,
                 heartbeat_at=record.started_at))
@@ -176,11 +177,21 @@ class Registry:
         records = self.list_runs(run_ids=[run_id])
         return records[0]
 
+    def cached_run(self, run_key: str) -> RunRecord | None:
+        """The newest succeeded run with this run key, if any."""
+        with db.reading(self.engine, self.url) as conn:
+            run_id = conn.execute(sa.select(runs.c.run_id).where(
+                runs.c.run_key == run_key, runs.c.state == "succeeded")
+                .order_by(runs.c.run_id.desc()).limit(1)).scalar()
+        return self.list_runs(run_ids=[run_id])[0] if run_id else None
+
     def list_runs(self, *, notebook: str | None = None, state: str | None = None,
-                  limit: int | None = None, run_ids: Iterable[str] | None = None
-                  ) -> list[RunRecord]:
+                  limit: int | None = None, run_ids: Iterable[str] | None = None,
+                  sweep_id: str | None = None) -> list[RunRecord]:
         """Runs, newest first, with their values and artifacts."""
         query = sa.select(runs).order_by(runs.c.run_id.desc())
+        if sweep_id:
+            query = query.where(runs.c.sweep_id == sweep_id)
         if notebook:
             query = query.where(sa.or_(runs.c.notebook == notebook,
                                        runs.c.notebook.like(f"%/{notebook}.ipynb"),
@@ -225,7 +236,8 @@ def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) ->
                         input_digests=dict(row.input_digests or {}), kernel=row.kernel,
                         user=row.user, host=row.host, runner_pid=row.runner_pid,
                         upstream=dict(row.upstream or {})),
-        note=row.note, job_run_id=row.job_run_id, step=row.step)
+        note=row.note, job_run_id=row.job_run_id, step=row.step, sweep_id=row.sweep_id,
+        point=row.point, run_key=row.run_key)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 runs = sa.Table(
     "runs", metadata,
@@ -36,6 +36,8 @@ runs = sa.Table(
     sa.Column("job_run_id", sa.String(40), index=True),
     sa.Column("step", sa.String(100)),
     sa.Column("upstream", sa.JSON),
+    sa.Column("sweep_id", sa.String(40), index=True),
+    sa.Column("point", sa.Integer),
 )
 
 run_values = sa.Table(

@@ -1,0 +1,149 @@
+"""The ``nbprod`` console entry point: hand the command to a warm nbprod, else run it here.
+
+Importing nbprod's library (papermill, nbclient, SQLAlchemy, nbconvert's templates) costs
+most of a second in every process. A warm nbprod (:mod:`nbprod.cli.warm`) has paid it once:
+this launcher connects to it over a per-user Unix socket, passes the terminal's file
+descriptors, the arguments, the working directory and the environment, and the warm process
+forks a child that runs the command exactly as this process would, writing straight to the
+terminal. Ctrl-C and SIGTERM are forwarded to that child; if this process dies, the child dies
+with it. When no warm nbprod is running (or ``NBPROD_WARM=0``), the command runs here and one
+is started in the background for the next command.
+
+This module imports only the standard library: it is what every ``nbprod`` command pays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_SKIP = {"--help", "-h", "--version"}
+_DAEMON_COMMANDS = {"kernels"}  # manage the warm processes themselves: always run here
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if _wanted(argv):
+        code = _try_warm(argv)
+        if code is not None:
+            sys.exit(code)
+    from .main import main as run_here
+
+    run_here()
+
+
+def _wanted(argv: list[str]) -> bool:
+    if os.environ.get("NBPROD_WARM", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if not argv or _SKIP & set(argv) or argv[0] in _DAEMON_COMMANDS:
+        return False
+    return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+
+
+def runtime_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    folder = Path(base) / f"nbprod-{os.getuid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def warm_key() -> str:
+    """Changes when nbprod's code, the interpreter or the installed distributions change."""
+    package = Path(__file__).resolve().parent.parent
+    parts = [sys.executable, sys.version]
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            parts.append(f"{path}:{path.stat().st_mtime_ns}")
+    for entry in sys.path:
+        if "site-packages" in entry or "dist-packages" in entry:
+            with contextlib.suppress(OSError):
+                parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def socket_path(key: str) -> Path:
+    return runtime_dir() / f"cli-{key}.sock"
+
+
+def _try_warm(argv: list[str]) -> int | None:
+    """The command's exit code from a warm nbprod, or None to run it here."""
+    key = warm_key()
+    path = socket_path(key)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+    except OSError:
+        conn.close()
+        _start_warm(key)
+        return None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        header = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                             "umask": umask}).encode() + b"\n"
+        socket.send_fds(conn, [header], [0, 1, 2])
+        reader = conn.makefile("rb")
+        started = json.loads(reader.readline() or b"{}")
+        child = int(started.get("pid", 0))
+        if not child:
+            return None
+    except (OSError, ValueError):
+        conn.close()
+        return None
+    _forward_signals(child)
+    try:
+        line = reader.readline()
+    except KeyboardInterrupt:
+        line = b""
+    finally:
+        conn.close()
+    if not line:
+        return 130 if _interrupted else 70  # the child died without saying how it ended
+    return int(json.loads(line).get("exit", 70))
+
+
+_interrupted = False
+
+
+def _forward_signals(child: int) -> None:
+    def forward(signum: int, _frame: object) -> None:
+        global _interrupted
+        _interrupted = signum == signal.SIGINT or _interrupted
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+
+
+def _start_warm(key: str) -> None:
+    """Start a warm nbprod in the background (at most one per key)."""
+    lock = runtime_dir() / f"cli-{key}.starting"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        try:
+            if lock.stat().st_mtime > __import__("time").time() - 60:
+                return  # another command is starting it
+        except OSError:
+            return
+        lock.unlink(missing_ok=True)
+        return
+    os.close(fd)
+    log = (runtime_dir() / f"cli-{key}.log").open("ab")
+    try:
+        subprocess.Popen([sys.executable, "-m", "nbprod.cli.warm", "--key", key],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
+                         start_new_session=True, close_fds=True)
+    except OSError:
+        lock.unlink(missing_ok=True)
+    finally:
+        log.close()

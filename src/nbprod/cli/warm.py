@@ -1,0 +1,213 @@
+"""The warm nbprod: a process that has imported everything once and forks a child per command.
+
+    python -m nbprod.cli.warm --key KEY        (started by :mod:`nbprod.cli.launch`)
+
+It imports the CLI, every command, the API, papermill, nbclient, SQLAlchemy and nbconvert,
+builds the HTML exporter, freezes the garbage collector's view of all that, and serves the
+launcher's requests on a per-user Unix socket. For each request it forks; the child takes the
+caller's terminal file descriptors, arguments, working directory, environment and umask, runs
+the command through the same ``run_cli`` as an ordinary process, reports the exit code and
+exits. It never opens a database connection, starts a thread or creates an event loop itself,
+so forking it is safe. The child exits at once when its caller disappears (the caller's end of
+the socket closes), which leaves a run it was executing ``lost``, as with an ordinary process.
+It exits by itself after ``--idle`` seconds without requests, and when its key is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import select
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .launch import runtime_dir, socket_path, warm_key
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--idle", type=float, default=float(
+        os.environ.get("NBPROD_WARM_IDLE", "900")))
+    args = parser.parse_args(argv)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)
+    _preload()
+    gc.collect()
+    gc.freeze()
+    _serve(args.key, args.idle)
+
+
+def _preload() -> None:
+    import importlib
+
+    from .main import COMMANDS, cli  # noqa: F401
+
+    for target in COMMANDS.values():
+        importlib.import_module(target.split(":")[0])
+    for module in ("nbprod.api.runs", "nbprod.api.cache", "nbprod.api.jobs",
+                   "nbprod.api.promotion", "nbprod.api.lint", "nbprod.api.testing",
+                   "nbprod.execute.engine", "nbprod.registry", "nbprod.lint.engine",
+                   "nbprod.validate.regression", "rich.progress", "rich.table"):
+        importlib.import_module(module)
+    from ..execute.report import warm_exporter
+
+    warm_exporter()
+
+
+def _serve(key: str, idle: float) -> None:
+    path = socket_path(key)
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    (runtime_dir() / f"cli-{key}.starting").unlink(missing_ok=True)
+    info = runtime_dir() / f"cli-{key}.json"
+    info.write_text(json.dumps({"pid": os.getpid(), "key": key, "socket": str(path),
+                                "python": sys.executable, "started": time.time()}))
+    last = time.monotonic()
+    children: set[int] = set()
+    try:
+        while True:
+            _reap(children)
+            ready, _, _ = select.select([listener], [], [], 1.0)
+            if ready:
+                last = time.monotonic()
+                conn, _ = listener.accept()
+                pid = _accept(conn, listener)
+                if pid:
+                    children.add(pid)
+            elif (time.monotonic() - last > idle and not children) or warm_key() != key:
+                break
+    finally:
+        listener.close()
+        path.unlink(missing_ok=True)
+        info.unlink(missing_ok=True)
+
+
+def _reap(children: set[int]) -> None:
+    while children:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+
+
+def _accept(conn: socket.socket, listener: socket.socket) -> int:
+    """Receive one request and fork its child; returns the child's pid (0 on failure)."""
+    try:
+        conn.settimeout(10)
+        data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
+        while not data.endswith(b"\n"):
+            more = conn.recv(1 << 20)
+            if not more:
+                break
+            data += more
+        request = json.loads(data)
+    except (OSError, ValueError):
+        conn.close()
+        return 0
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        listener.close()
+        _child(conn, fds, request)  # never returns
+    for fd in fds:
+        os.close(fd)
+    conn.close()
+    return pid
+
+
+def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
+    code = 70
+    try:
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(request.get("env", {}))
+        os.umask(int(request.get("umask", 0o022)))
+        os.chdir(request.get("cwd") or "/")
+        sys.argv = ["nbprod", *request.get("argv", [])]
+        conn.settimeout(None)
+        conn.sendall((json.dumps({"pid": os.getpid()}) + "\n").encode())
+        _die_with_caller(conn)
+        from .main import run_cli
+
+        code = run_cli(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        with contextlib.suppress(OSError):
+            conn.sendall((json.dumps({"exit": code}) + "\n").encode())
+        os._exit(code)
+
+
+def _die_with_caller(conn: socket.socket) -> None:
+    """Exit at once if the launcher goes away (killed): as its own process would have."""
+    def watch() -> None:
+        try:
+            while conn.recv(1):
+                pass
+        except OSError:
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nbprod-caller-watch", daemon=True).start()
+
+
+def running() -> list[dict[str, Any]]:
+    """Warm processes that answer (stale info files are removed)."""
+    found = []
+    for info in runtime_dir().glob("cli-*.json"):
+        try:
+            data = json.loads(info.read_text())
+            os.kill(int(data["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            info.unlink(missing_ok=True)
+            continue
+        found.append(data)
+    return found
+
+
+def stop_all() -> int:
+    import signal
+
+    stopped = 0
+    for data in running():
+        try:
+            os.kill(int(data["pid"]), signal.SIGTERM)
+            stopped += 1
+        except OSError:
+            pass
+        Path(data.get("socket", "")).unlink(missing_ok=True)
+    return stopped
+
+
+if __name__ == "__main__":
+    main()

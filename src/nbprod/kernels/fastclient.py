@@ -1,0 +1,65 @@
+"""A kernel client that is ready as soon as its kernel is, not 0.2 s later.
+
+jupyter_client's ``wait_for_ready`` ends by draining IOPub until 0.2 s pass without a message,
+which costs every run 0.2 s once the kernel itself starts in milliseconds. This client stops
+when the kernel's ``idle`` status answering its own ``kernel_info`` request arrives on IOPub:
+that proves both channels are connected, and nothing older is left to drain.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from queue import Empty
+from typing import Any
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+
+
+class FastKernelClient(AsyncKernelClient):
+    def start_channels(self, *args: Any, **kwargs: Any) -> None:
+        import zmq
+
+        # Connecting before the kernel has bound retries every 10 ms, not zmq's 100 ms.
+        self.context.setsockopt(zmq.RECONNECT_IVL, 10)
+        super().start_channels(*args, **kwargs)
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+        while True:
+            msg_id = self.kernel_info()
+            if await self._kernel_info_answered(msg_id, deadline):
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _kernel_info_answered(self, msg_id: str, deadline: float) -> bool:
+        reply: Any = None
+        while reply is None:
+            wait = min(1.0, max(0.0, deadline - time.monotonic()))
+            try:
+                msg = await self.shell_channel.get_msg(timeout=wait)
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                reply = msg
+        # IOPub is a PUB/SUB pair: status messages published before our subscription reached
+        # the kernel are lost. Wait briefly for this request's idle; if it does not come,
+        # the caller asks again (a new request, a new idle) rather than waiting long.
+        end = time.monotonic() + _IOPUB_WAIT
+        while time.monotonic() < end:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=max(0.0, end - time.monotonic()))
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id and \
+                    msg["msg_type"] == "status" and \
+                    msg["content"].get("execution_state") == "idle":
+                self._handle_kernel_info_reply(reply)
+                return True
+        return False
+
+
+_IOPUB_WAIT = 0.05

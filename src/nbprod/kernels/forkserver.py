@@ -1,0 +1,263 @@
+"""The template process: imports once, forks a fresh kernel per request.
+
+    python -m nbprod.kernels.forkserver --socket PATH --info PATH [--preload MOD ...]
+
+The template imports ipykernel, IPython, zmq, tornado and the preload modules, freezes the
+garbage collector's view of them, and serves requests on a Unix socket, one JSON line each:
+``fork`` (start a kernel), ``status`` (how a kernel ended), ``ping``, ``stop``. It creates no
+zmq context, event loop or thread of its own, so forking it is safe.
+
+A forked kernel starts a new session (a timeout kills its whole process group), takes the
+caller's environment and working directory, reseeds ``random`` and NumPy's global generator,
+writes its output to the caller's log file, exits when the caller dies (pidfd watch), and
+always leaves through ``os._exit``. Only the template can reap its children, so it keeps
+their exit statuses for ``status`` requests. It exits by itself after ``--idle`` seconds
+without requests or live kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--info", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--idle", type=float, default=900.0)
+    parser.add_argument("--preload", nargs="*", default=[])
+    args = parser.parse_args(argv)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)  # the template's own cwd is not the kernel's
+    loaded, failed = _preload(args.preload)
+    gc.collect()
+    gc.freeze()
+    _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed).serve()
+
+
+def _preload(modules: list[str]) -> tuple[list[str], dict[str, str]]:
+    from .preload import BASE
+
+    loaded, failed = [], {}
+    for name in [*BASE, *modules]:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except Exception as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"[:200]
+    return loaded, failed
+
+
+class _Server:
+    def __init__(self, path: Path, info: Path, key: str, idle: float, loaded: list[str],
+                 failed: dict[str, str]) -> None:
+        self.path = path
+        self.info = info
+        self.key = key
+        self.idle = idle
+        self.loaded = loaded
+        self.failed = failed
+        self.children: set[int] = set()
+        self.statuses: dict[int, tuple[int, float]] = {}
+        self.last_request = time.monotonic()
+        self.started = time.time()
+
+    def serve(self) -> None:
+        self.path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        os.chmod(self.path, 0o600)
+        listener.listen(64)
+        signal.signal(signal.SIGTERM, lambda *_: self._exit(listener))
+        self._write_info()
+        try:
+            while True:
+                self._reap()
+                ready, _, _ = select.select([listener], [], [], 0.5)
+                if ready:
+                    conn, _ = listener.accept()
+                    self.last_request = time.monotonic()
+                    self._handle(conn, listener)
+                elif not self.children and time.monotonic() - self.last_request > self.idle:
+                    break
+        finally:
+            self._exit(listener)
+
+    def _exit(self, listener: socket.socket) -> None:
+        listener.close()
+        for leftover in (self.path, self.info, self.path.with_suffix(".lock"),
+                         self.path.with_suffix(".log")):
+            leftover.unlink(missing_ok=True)
+        os._exit(0)
+
+    def _write_info(self) -> None:
+        data = {"pid": os.getpid(), "key": self.key, "socket": str(self.path),
+                "preload": self.loaded, "failed": self.failed, "python": sys.executable,
+                "started": self.started}
+        tmp = self.info.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.info)
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                break
+            if pid == 0:
+                break
+            self.children.discard(pid)
+            self.statuses[pid] = (os.waitstatus_to_exitcode(status), time.monotonic())
+        cutoff = time.monotonic() - _STATUS_KEEP
+        for pid in [p for p, (_, at) in self.statuses.items() if at < cutoff]:
+            del self.statuses[pid]
+
+    def _handle(self, conn: socket.socket, listener: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            try:
+                request = json.loads(_read_line(conn))
+            except (OSError, ValueError):
+                return
+            op = request.get("op")
+            if op == "fork":
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    conn.close()
+                    _kernel(request)  # never returns
+                self.children.add(pid)
+                _reply(conn, {"ok": True, "pid": pid})
+            elif op == "status":
+                self._reap()
+                pid = int(request.get("pid", 0))
+                exited = self.statuses.get(pid)
+                _reply(conn, {"ok": True, "running": pid in self.children,
+                              "exit": exited[0] if exited else None})
+            elif op == "ping":
+                _reply(conn, {"ok": True, "pid": os.getpid(), "key": self.key,
+                              "preload": self.loaded, "failed": self.failed,
+                              "kernels": len(self.children), "started": self.started})
+            elif op == "stop":
+                _reply(conn, {"ok": True})
+                self._exit(listener)
+            else:
+                _reply(conn, {"ok": False, "error": f"unknown op {op!r}"})
+
+
+def _read_line(conn: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+
+
+def _reply(conn: socket.socket, data: dict[str, Any]) -> None:
+    conn.sendall((json.dumps(data) + "\n").encode())
+
+
+def _kernel(request: dict[str, Any]) -> None:
+    """In the forked child: become the caller's kernel, then exit without returning."""
+    code = 1
+    try:
+        os.setsid()
+        for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _redirect(request.get("log"))
+        os.environ.clear()
+        os.environ.update({k: v for k, v in request.get("env", {}).items()
+                           if k != "JPY_PARENT_PID"})
+        os.chdir(request.get("cwd") or "/")
+        if "" not in sys.path:
+            sys.path.insert(0, "")  # as `python -m ipykernel_launcher` sees its cwd
+        _reseed()
+        _watch_caller(int(request.get("caller", 0)))
+        from ipykernel.kernelapp import IPKernelApp
+
+        sys.argv = ["ipykernel_launcher", *request.get("argv", [])]
+        app = IPKernelApp.instance()
+        app.initialize(sys.argv[1:])  # type: ignore[no-untyped-call]
+        app.start()  # type: ignore[no-untyped-call]
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+def _redirect(log: str | None) -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log else null
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    for fd in {null, target}:
+        if fd > 2:
+            os.close(fd)
+
+
+def _reseed() -> None:
+    """The template's random state is copied into every kernel: draw fresh seeds."""
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+
+
+def _watch_caller(caller: int) -> None:
+    """Exit when the process that asked for this kernel dies (as ipykernel's parent poller)."""
+    if caller <= 0:
+        return
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(caller)
+        except (OSError, AttributeError):
+            fd = None
+        while True:
+            if fd is not None:
+                ready, _, _ = select.select([fd], [], [], 5.0)
+                if ready:
+                    os._exit(1)
+            else:
+                try:
+                    os.kill(caller, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                time.sleep(0.2)
+
+    threading.Thread(target=watch, name="nbprod-caller-watch", daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

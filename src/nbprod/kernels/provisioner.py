@@ -1,0 +1,134 @@
+"""A jupyter_client kernel provisioner whose kernels are forked from a template.
+
+Registered as ``nbprod-fork`` in the ``jupyter_client.kernel_provisioners`` entry-point group
+and selected through a kernelspec's ``kernel_provisioner`` metadata, so papermill and nbclient
+start, interrupt and stop these kernels through the usual KernelManager calls. The local
+provisioner's connection-file set-up is reused; only launching and process control differ:
+the kernel is not this process's child, so it is watched through a pidfd (which cannot be
+fooled by a recycled PID) and its exit status is asked of the template that reaped it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import signal
+import time
+from typing import Any
+
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from traitlets import List, Unicode
+
+from ..errors import InfraError
+from .client import Template
+
+NAME = "nbprod-fork"
+
+
+def provisioner_metadata(preload: list[str]) -> dict[str, Any]:
+    """The kernelspec metadata that selects this provisioner."""
+    return {"kernel_provisioner": {"provisioner_name": NAME, "config": {"preload": preload}}}
+
+
+class ForkProvisioner(LocalProvisioner):
+    preload = List(Unicode(), config=True, help="Modules the template preloads.")
+
+    pid: int | None = None
+    pidfd: int | None = None
+    exit_code: int | None = None
+    template: Template | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        self.template = Template.for_modules(self.preload)
+        stdout = kwargs.get("stdout")
+        log = getattr(stdout, "name", None)
+        env = kwargs.get("env") or dict(os.environ)
+        cwd = os.path.abspath(str(kwargs.get("cwd") or os.getcwd()))
+        try:
+            self.pid = self.template.fork(argv=_kernel_arguments(cmd), cwd=cwd,
+                                          env={str(k): str(v) for k, v in env.items()},
+                                          log=log if isinstance(log, str) else None)
+        except (OSError, ValueError, InfraError) as exc:
+            # A RuntimeError is how jupyter_client reports a kernel that cannot start.
+            raise RuntimeError(f"kernel template {self.template.key} unavailable: "
+                               f"{exc}") from exc
+        self.pgid = self.pid  # the kernel called setsid
+        self.exit_code = None
+        try:
+            self.pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            self.pidfd = None
+        return self.connection_info
+
+    @property
+    def has_process(self) -> bool:
+        return self.pid is not None and self.exit_code is None
+
+    def exit_code_now(self) -> int | None:
+        """The kernel's exit code if it has ended (negative: killed by that signal)."""
+        if self.pid is None or self.exit_code is not None:
+            return self.exit_code
+        if self.pidfd is not None:
+            ready, _, _ = select.select([self.pidfd], [], [], 0)
+            ended = bool(ready)
+        else:
+            ended = not _exists(self.pid)
+        if not ended:
+            return None
+        assert self.template is not None
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # the template reaps within its 0.5 s tick
+            with contextlib.suppress(OSError, ValueError):
+                _running, code = self.template.status(self.pid)
+                if code is not None:
+                    self.exit_code = int(code)
+                    return self.exit_code
+            time.sleep(0.02)
+        self.exit_code = -int(signal.SIGKILL)  # ended, status unknown: report it as killed
+        return self.exit_code
+
+    async def poll(self) -> int | None:
+        return self.exit_code_now()
+
+    async def wait(self) -> int | None:
+        while self.exit_code_now() is None:
+            await asyncio.sleep(0.01)
+        return self.exit_code
+
+    async def send_signal(self, signum: int) -> None:
+        if self.pid is not None and self.exit_code_now() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if self.pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+            self.pidfd = None
+        await super().cleanup(restart=restart)
+
+
+def _kernel_arguments(cmd: list[str]) -> list[str]:
+    """The ipykernel arguments of a kernel command (``-f CONNECTION_FILE`` and the rest)."""
+    for marker in ("ipykernel_launcher", "ipykernel"):
+        if marker in cmd:
+            return cmd[cmd.index(marker) + 1:]
+    raise RuntimeError(f"not an ipykernel command, cannot fork it: {cmd[:4]}")
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
