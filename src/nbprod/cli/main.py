@@ -57,6 +57,8 @@ COMMANDS = {
     "test": "nbprod.cli.testcmd:test_command",
     "checks": "nbprod.cli.runs:checks_command",
     "job": "nbprod.cli.jobcmd:job_group",
+    "sweep": "nbprod.cli.sweepcmd:sweep_command",
+    "kernels": "nbprod.cli.kernelscmd:kernels_group",
     "promote": "nbprod.cli.promotecmd:promote_command",
     "approve": "nbprod.cli.promotecmd:approve_command",
     "rollback": "nbprod.cli.promotecmd:rollback_command",

@@ -18,16 +18,22 @@ _STATES = click.Choice(["running", "succeeded", "failed", "lost"])
 @click.option("--last", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many of the newest runs to show.")
 @click.option("--all", "show_all", is_flag=True, help="Show every run (ignores --last).")
+@click.option("--sweep", "sweep_id", metavar="SWEEP_ID", help="Only the runs of one sweep.")
 @json_option
 def runs_command(notebook: str | None, state: str | None, last: int, show_all: bool,
-                 as_json: bool) -> int:
+                 sweep_id: str | None, as_json: bool) -> int:
     """List runs, newest first: id, notebook, state, duration, key values, when.
 
     A run whose runner vanished (killed, crashed, machine stopped) is shown as lost.
     """
     with project() as proj:
-        records = api.list_runs(proj, notebook=notebook, state=state,
-                                last=None if show_all else last)
+        if sweep_id:
+            from ..api.sweep import sweep_runs
+
+            records = sweep_runs(proj, sweep_id)
+        else:
+            records = api.list_runs(proj, notebook=notebook, state=state,
+                                    last=None if show_all else last)
     if as_json:
         print_json([r.to_json() for r in records])
     elif not records:
