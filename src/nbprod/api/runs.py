@@ -221,8 +221,9 @@ class _Runner:
 
         defaults = self.project.defaults
         req = self.request
-        folders = {step: self.project.store.location(f"runs/{run_id}/files")
-                   for step, run_id in self.record.lineage.upstream.items()}
+        folders = {step: str(self.project.store.fetch_folder(
+            f"runs/{run_id}/files", self.work / "upstream" / step))
+            for step, run_id in self.record.lineage.upstream.items()}
         env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
                STEP_OUTPUTS_ENV: json.dumps(folders),
                "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}

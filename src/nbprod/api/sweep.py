@@ -179,12 +179,22 @@ class _Task:
     request: RunRequest
 
 
-def execute_task(task: _Task) -> RunRecord:
-    """Run one point (in a worker: a forked child or a Dask worker process)."""
-    from .project import open_project
-    from .runs import run_notebook
+class PointRunner:
+    """Runs points in a worker (forked child or Dask worker), keeping its project open."""
 
-    with open_project(task.settings, task.environ) as project:
+    def __init__(self) -> None:
+        self._projects: dict[tuple[Any, ...], Project] = {}
+
+    def __call__(self, task: _Task) -> RunRecord:
+        from .project import open_project
+        from .runs import run_notebook
+
+        settings = task.settings
+        key = (str(settings.project_root), settings.registry_url, settings.store_url,
+               tuple(sorted(task.environ.items())))
+        project = self._projects.get(key)
+        if project is None:
+            project = self._projects[key] = open_project(task.settings, task.environ)
         return run_notebook(project, task.request)
 
 
@@ -224,7 +234,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
 
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     try:
-        executor.run(execute_task, tasks, timeout=budget * max(1, len(tasks)), on_done=done,
+        executor.run(PointRunner(), tasks, timeout=budget * max(1, len(tasks)), on_done=done,
                      stop_when=(lambda: failures >= max_failures) if max_failures else None)
     finally:
         executor.close()

@@ -228,15 +228,14 @@ def _regression_task(plan: _Plan, config: TestConfig, settings: Settings,
         from .project import open_project
         from .upstream import default_upstream
 
-        folders: dict[str, str] = {}
-        if plan.job is not None:  # a job step reads its upstream steps' latest files
-            with open_project(settings, environ) as project:
-                folders = {step: project.store.location(f"runs/{run_id}/files")
-                           for step, run_id in default_upstream(project, plan.shown).items()}
         with tempfile.TemporaryDirectory(prefix="nbprod-capture-") as capture:
             # nbprod.record() in the notebook writes here instead of beside the notebook.
             env = {CAPTURE_ENV: capture}
-            if plan.job is not None:
+            if plan.job is not None:  # a job step reads its upstream steps' latest files
+                with open_project(settings, environ) as project:
+                    folders = {step: str(project.store.fetch_folder(
+                        f"runs/{run_id}/files", Path(capture) / "upstream" / step))
+                        for step, run_id in default_upstream(project, plan.shown).items()}
                 env[STEP_OUTPUTS_ENV] = json.dumps(folders)
             return run_regression(plan.path, config, shown=plan.shown, kernel=plan.kernel,
                                   cell_timeout=settings.cell_timeout,

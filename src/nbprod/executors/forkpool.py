@@ -169,3 +169,116 @@ def _kill(pid: int | None) -> None:
         pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+def run_pooled(fn: Callable[[Any], Any], tasks: Sequence[tuple[str, Any]], *, workers: int,
+               timeout: float, on_done: Callable[[Outcome[Any]], None] | None = None,
+               stop_when: Callable[[], bool] | None = None) -> list[Outcome[Any]]:
+    """Like :func:`run_forked`, but each forked worker runs many tasks in turn.
+
+    ``fn`` is called in the workers with each task; whatever ``fn`` keeps between calls (an
+    open database engine, say) is reused by that worker. A worker that overruns a task's
+    deadline is killed, its task reported timed out, and a fresh worker forked.
+    """
+    context = multiprocessing.get_context("fork")
+    pending = list(tasks)
+    idle: list[_Worker] = []
+    busy: dict[int, tuple[_Worker, str, float]] = {}
+    outcomes: dict[str, Outcome[Any]] = {}
+    count = max(1, min(workers, len(pending)))
+    pool = [_Worker.start(context, fn) for _ in range(count)]
+    idle.extend(pool)
+
+    def finish(outcome: Outcome[Any]) -> None:
+        outcomes[outcome.key] = outcome
+        if on_done is not None:
+            on_done(outcome)
+
+    try:
+        while pending or busy:
+            if stop_when is not None and pending and stop_when():
+                for key, _task in pending:
+                    finish(Outcome(key, skipped=True, error="not started: stopped early"))
+                pending = []
+            while pending and idle:
+                worker = idle.pop()
+                key, task = pending.pop(0)
+                worker.conn.send((key, task))
+                busy[worker.process.pid] = (worker, key, time.monotonic())
+            if not busy:
+                break
+            deadline = min(started + timeout for _w, _k, started in busy.values())
+            handles = [w.conn for w, _k, _s in busy.values()] + \
+                [w.process.sentinel for w, _k, _s in busy.values()]
+            ready = set(wait(handles, timeout=max(0.0, deadline - time.monotonic())))
+            for pid, (worker, key, started) in list(busy.items()):
+                elapsed = time.monotonic() - started
+                if worker.conn in ready:
+                    try:
+                        status, payload = worker.conn.recv()
+                    except (EOFError, OSError):
+                        status, payload = None, None
+                    if status is not None:
+                        del busy[pid]
+                        finish(Outcome(key, value=payload, seconds=elapsed) if status == "ok"
+                               else Outcome(key, error=str(payload), seconds=elapsed))
+                        idle.append(worker)
+                        continue
+                if worker.process.sentinel in ready or worker.conn in ready:
+                    del busy[pid]
+                    worker.process.join(timeout=5)
+                    code = worker.process.exitcode
+                    finish(Outcome(key, error=f"the worker process died (exit {code}) while "
+                                              "running this task", exit_code=code,
+                                   seconds=elapsed))
+                    if pending:
+                        idle.append(_Worker.start(context, fn))
+                elif elapsed >= timeout:
+                    del busy[pid]
+                    _kill(worker.process.pid)
+                    worker.process.join(timeout=5)
+                    finish(Outcome(key, timed_out=True, seconds=elapsed,
+                                   error=f"did not finish within {timeout:g} s"))
+                    if pending:
+                        idle.append(_Worker.start(context, fn))
+    finally:
+        for worker in idle:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        for worker in [*idle, *(w for w, _k, _s in busy.values())]:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                _kill(worker.process.pid)
+                worker.process.join(timeout=5)
+    return [outcomes[key] for key, _task in tasks]
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+
+    @classmethod
+    def start(cls, context: Any, fn: Callable[[Any], Any]) -> _Worker:
+        parent, child = context.Pipe(duplex=True)
+        process = context.Process(target=_serve, args=(fn, child), name="nbprod-worker",
+                                  daemon=False)
+        process.start()
+        child.close()
+        return cls(process, parent)
+
+
+def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
+    os.setsid()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        _key, task = message
+        try:
+            conn.send(("ok", fn(task)))
+        except BaseException:
+            conn.send(("error", traceback.format_exc(limit=20)))

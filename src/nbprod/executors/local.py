@@ -1,7 +1,8 @@
 """The local executor: forked worker processes on this machine (the default).
 
-Each task runs in a child forked from this process after the caller has imported and warmed
-everything it needs, at most ``workers`` at a time (default: the number of cores).
+``workers`` children (default: the number of cores) are forked from this process after the
+caller has imported and warmed everything it needs; each runs tasks one after the other,
+keeping what the task function caches (an open project) between them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .forkpool import Outcome, Task, run_forked
+from .forkpool import Outcome, run_pooled
 
 
 class LocalExecutor:
@@ -22,12 +23,9 @@ class LocalExecutor:
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[tuple[str, Any]], *,
             timeout: float, on_done: Callable[[Outcome[Any]], None] | None = None,
             stop_when: Callable[[], bool] | None = None) -> list[Outcome[Any]]:
-        jobs = [Task(key, _bind(fn, task), timeout) for key, task in tasks]
-        return run_forked(jobs, workers=self.workers, on_done=on_done, stop_when=stop_when)
+        return run_pooled(fn, tasks, workers=self.workers, timeout=timeout, on_done=on_done,
+                          stop_when=stop_when)
 
     def close(self) -> None:
         pass
 
-
-def _bind(fn: Callable[[Any], Any], task: Any) -> Callable[[], Any]:
-    return lambda: fn(task)

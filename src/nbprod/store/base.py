@@ -53,6 +53,11 @@ class Store(Protocol):
         """Where a user finds the object: a file path or a URL."""
         ...
 
+    def fetch_folder(self, key_prefix: str, target: Path) -> Path:
+        """A local folder holding the objects under ``key_prefix`` (downloaded into
+        ``target`` if the store is remote; the store's own folder if it is local)."""
+        ...
+
 
 def check_key(key: str) -> str:
     """Return ``key`` if every segment is allowlisted, else raise StoreError."""

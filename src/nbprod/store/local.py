@@ -43,6 +43,10 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def fetch_folder(self, key_prefix: str, target: Path) -> Path:
+        """The local folder of ``key_prefix`` itself: nothing is copied, ``target`` unused."""
+        return self.path(key_prefix)
+
     def put_file(self, key: str, source: Path) -> StoredObject:
         try:
             handle = source.open("rb")
