@@ -152,13 +152,18 @@ def this_runner() -> RunnerIdentity:
 
 
 def process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to survive PID reuse."""
+    """The process's start time in clock ticks since boot (Linux), to survive PID reuse.
+
+    None when there is no such process, or it has exited and only its zombie remains.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     fields = stat[stat.rfind(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):  # exited; its parent has not reaped it yet
+        return None
     return fields[19] if len(fields) > 19 else None
 
 
@@ -167,12 +172,14 @@ def runner_alive(runner: RunnerIdentity) -> bool | None:
     if runner.host != socket.gethostname() or runner.pid <= 0:
         return None
     start = process_start(runner.pid)
-    if start is None:
-        try:
-            os.kill(runner.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return runner.start is None
-    return runner.start is None or start == runner.start
+    if start is not None:
+        return runner.start is None or start == runner.start
+    if Path("/proc").is_dir():
+        return False  # no such process, or only its zombie
+    try:  # no /proc: ask the kernel
+        os.kill(runner.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -233,14 +233,29 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
             on_done(result)
 
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
+    stop = (lambda: failures >= max_failures) if max_failures else None
     try:
         executor.run(PointRunner(), tasks, timeout=budget * max(1, len(tasks)), on_done=done,
-                     stop_when=(lambda: failures >= max_failures) if max_failures else None)
+                     stop_when=stop)
+        report = _settle(project, _report(sweep_id, shown, points, results))
+        # A point whose worker vanished before it started (no run recorded) is an
+        # infrastructure failure: it is submitted once more. A started one is never re-run.
+        again = {r.index for r in report.results if r.record is None and not r.skipped}
+        if again:
+            failures -= len(again)
+            executor.run(PointRunner(), [t for t in tasks if int(t[0]) in again],
+                         timeout=budget * len(again), on_done=done, stop_when=stop)
+            report = _settle(project, _report(sweep_id, shown, points, results))
     finally:
         executor.close()
-    return _settle(project, SweepReport(sweep_id, shown, tuple(
-        results.get(p.index, PointResult(p.index, p.shown(), skipped=True,
-                                         error="never ran")) for p in points)))
+    return report
+
+
+def _report(sweep_id: str, shown: str, points: Sequence[SweepPoint],
+            results: Mapping[int, PointResult]) -> SweepReport:
+    return SweepReport(sweep_id, shown, tuple(
+        results.get(p.index, PointResult(p.index, p.shown(), skipped=True, error="never ran"))
+        for p in points))
 
 
 def _warm_up(project: Project, request: RunRequest) -> None:
