@@ -34,6 +34,8 @@ bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
 	$(PY) bench/lint.py
 	$(PY) bench/test_notebooks.py
+	$(PY) bench/sweep.py
+	$(PY) bench/record_cost.py --without-jupyterlab
 
 clean:
 	rm -rf .nbprod
