@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InfraError
+from .forkserver import owned
 from .preload import module_files
 
 START_TIMEOUT = 60.0
@@ -111,8 +112,9 @@ class Template:
                          hint=f"see {runtime_dir() / f'k-{self.key}.log'}")
 
     def _start(self, idle: float) -> None:
+        if owned(self.socket_path):
+            return  # starting (importing its modules) in another process's call
         _stop_stale(self.preload, keep=self.key)
-        self.socket_path.unlink(missing_ok=True)
         log = (runtime_dir() / f"k-{self.key}.log").open("ab")
         try:
             subprocess.Popen(
@@ -138,6 +140,11 @@ class Template:
     def stop(self) -> None:
         with suppress(OSError, ValueError, InfraError):
             self.request({"op": "stop"}, timeout=2.0)
+        deadline = time.monotonic() + 2.0
+        while owned(self.socket_path):  # the template removes its own files as it exits
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
         self.socket_path.unlink(missing_ok=True)
         self.info_path.unlink(missing_ok=True)
 
@@ -164,8 +171,9 @@ def running_templates() -> list[dict[str, Any]]:
         try:
             ping = template.request({"op": "ping"}, timeout=2.0)
         except (OSError, ValueError, InfraError):
-            info.unlink(missing_ok=True)
-            template.socket_path.unlink(missing_ok=True)
+            if not owned(template.socket_path):  # its process is gone: remove what it left
+                info.unlink(missing_ok=True)
+                template.socket_path.unlink(missing_ok=True)
             continue
         found.append({**data, "kernels": ping.get("kernels", 0)})
     return found

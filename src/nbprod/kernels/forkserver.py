@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import gc
 import importlib
 import json
@@ -43,12 +44,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", type=float, default=900.0)
     parser.add_argument("--preload", nargs="*", default=[])
     args = parser.parse_args(argv)
+    owner = claim(Path(args.socket))
+    if owner is None:
+        return  # another template of this key is starting or serving: it is the one
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path.pop(0)  # the template's own cwd is not the kernel's
     loaded, failed = _preload(args.preload)
     gc.collect()
     gc.freeze()
-    _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed).serve()
+    _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
+            owner).serve()
+
+
+def owner_path(socket_path: Path) -> Path:
+    return socket_path.with_suffix(".owner")
+
+
+def claim(socket_path: Path) -> int | None:
+    """Hold the key's owner lock for this process's life; None if another process holds it.
+
+    Only the holder binds, replaces or removes the socket, so two templates of one key never
+    run at once, and one that exits cannot remove its successor's socket.
+    """
+    fd = os.open(owner_path(socket_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def owned(socket_path: Path) -> bool:
+    """Whether a template process holds (is starting or serving with) this key."""
+    fd = claim(socket_path)
+    if fd is None:
+        return True
+    os.close(fd)  # closing the only descriptor releases the lock
+    return False
 
 
 def _preload(modules: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -66,8 +99,9 @@ def _preload(modules: list[str]) -> tuple[list[str], dict[str, str]]:
 
 class _Server:
     def __init__(self, path: Path, info: Path, key: str, idle: float, loaded: list[str],
-                 failed: dict[str, str]) -> None:
+                 failed: dict[str, str], owner: int) -> None:
         self.path = path
+        self.owner = owner
         self.info = info
         self.key = key
         self.idle = idle
@@ -93,7 +127,8 @@ class _Server:
                 if ready:
                     conn, _ = listener.accept()
                     self.last_request = time.monotonic()
-                    self._handle(conn, listener)
+                    with contextlib.suppress(OSError):  # a caller that gave up and left
+                        self._handle(conn, listener)
                 elif not self.children and time.monotonic() - self.last_request > self.idle:
                     break
         finally:
@@ -101,9 +136,8 @@ class _Server:
 
     def _exit(self, listener: socket.socket) -> None:
         listener.close()
-        for leftover in (self.path, self.info, self.path.with_suffix(".lock"),
-                         self.path.with_suffix(".log")):
-            leftover.unlink(missing_ok=True)
+        for leftover in (self.path, self.info, self.path.with_suffix(".log")):
+            leftover.unlink(missing_ok=True)  # ours: we hold the owner lock until exit
         os._exit(0)
 
     def _write_info(self) -> None:
@@ -142,9 +176,14 @@ class _Server:
                 if pid == 0:
                     listener.close()
                     conn.close()
+                    os.close(self.owner)  # the lock is the template's, not its kernels'
                     _kernel(request)  # never returns
                 self.children.add(pid)
-                _reply(conn, {"ok": True, "pid": pid})
+                try:
+                    _reply(conn, {"ok": True, "pid": pid})
+                except OSError:  # nobody will connect to this kernel: do not leave it
+                    os.kill(pid, signal.SIGKILL)
+                    raise
             elif op == "status":
                 self._reap()
                 pid = int(request.get("pid", 0))
