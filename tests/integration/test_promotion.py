@@ -110,6 +110,26 @@ def test_failed_step_stops_the_job_and_from_resumes_reusing_earlier_steps(
     assert not resumed.steps[1].reused
 
 
+def test_job_run_cache_reuses_unchanged_steps_and_reruns_what_follows_a_change(
+        as_user: Callable[[str], api.Project], spec: JobSpec) -> None:
+    project = as_user("bob")
+    first = run_job(project, spec, JobRunRequest(cache=True))
+    assert first.state == "succeeded" and not any(s.reused for s in first.steps)
+    again = run_job(project, spec, JobRunRequest(cache=True))
+    assert [s.reused for s in again.steps] == [True, True]
+    assert [s.run_id for s in again.steps] == [s.run_id for s in first.steps]
+    # a parameter of the last step: the first is reused, the last executes
+    changed = run_job(project, spec, JobRunRequest(
+        cache=True, parameters={"use": {"factor": api.GivenValue(3, source="-p")}}))
+    assert [s.reused for s in changed.steps] == [True, False]
+    # a parameter of the first step: its new run makes the next step's key new as well
+    upstream = run_job(project, spec, JobRunRequest(
+        cache=True, parameters={"make": {"rows": api.GivenValue(5, source="-p")}}))
+    assert [s.reused for s in upstream.steps] == [False, False]
+    assert api.get_run(project, str(upstream.steps[1].run_id)).values == {"length": 10}
+    assert not any(s.reused for s in run_job(project, spec, JobRunRequest()).steps)
+
+
 def test_build_is_immutable_and_idempotent(as_user: Callable[[str], api.Project],
                                            spec: JobSpec, root: Path) -> None:
     project = as_user("bob")

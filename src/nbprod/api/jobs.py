@@ -2,8 +2,10 @@
 
 A job run is a parent record with one normal run per step, in order. Each step reads the
 files earlier steps wrote (``nbprod.step_path``); a failed step stops the job run with that
-step's failure. ``from_step`` resumes the latest failed job run of the same source: the steps
-before it are reused (their runs are linked, not repeated).
+step's failure. With ``cache`` a step whose run key (code, parameters, inputs, environment
+and the runs of the steps before it) matches a succeeded run reuses that run. ``from_step``
+resumes the latest failed job run of the same source: the steps before it are reused (their
+runs are linked, not repeated).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class JobRunRequest:
     from_step: str | None = None
     parameters: Mapping[str, Mapping[str, GivenValue]] = field(default_factory=dict)
     test: bool = False  # use the job's test_parameters
+    cache: bool = False  # reuse a succeeded run with a step's run key instead of executing it
 
 
 def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
@@ -151,9 +154,10 @@ def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
             record = run_notebook(project, RunRequest(
                 notebook=str(notebooks[name]), parameters=given[name], record_as=recorded,
                 cwd=folder if folder.is_dir() else notebooks[name].parent,
-                job_run_id=job_run.job_run_id, step=name, upstream=dict(upstream)),
-                observer)
-            results[index] = StepResult(name, record.run_id, record.state)
+                job_run_id=job_run.job_run_id, step=name, upstream=dict(upstream),
+                cache=request.cache), observer)
+            results[index] = StepResult(name, record.run_id, record.state,
+                                        reused=record.cache_hit)
             stopped = record.state != "succeeded"
         upstream[name] = str(results[index].run_id)
         project.registry.jobs.update_steps(job_run.job_run_id, results)

@@ -46,9 +46,14 @@ it in one step. The job's [parameters] (or [test_parameters] with --test) come f
 @click.option("-p", "--parameter", "parameters", nargs=2, multiple=True,
               metavar="[STEP.]NAME VALUE", help="Set a parameter (repeatable).")
 @click.option("--test", is_flag=True, help="Use the job's test_parameters.")
+@click.option("--cache", is_flag=True,
+              help="Reuse a step's succeeded run with the same run key (its code, parameters, "
+                   "inputs, environment and upstream runs) instead of executing it.")
+@click.option("--force", is_flag=True, help="With --cache: execute every step anyway.")
 @json_option
 def job_run(name: str, stage: str | None, version: int | None, from_step: str | None,
-            parameters: tuple[tuple[str, str], ...], test: bool, as_json: bool) -> int:
+            parameters: tuple[tuple[str, str], ...], test: bool, cache: bool, force: bool,
+            as_json: bool) -> int:
     from .. import api
     from ..api.jobs import JobRunRequest, run_job
     from ..errors import InvalidInput
@@ -74,7 +79,8 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
 
     with project(resolved) as proj:
         job_run_record = run_job(proj, spec, JobRunRequest(
-            version=version, stage=stage, from_step=from_step, parameters=given, test=test),
+            version=version, stage=stage, from_step=from_step, parameters=given, test=test,
+            cache=cache and not force),
             on_step=show)
         failed = next((s for s in job_run_record.steps if s.state in ("failed", "lost")), None)
         failed_record = api.get_run(proj, failed.run_id) if failed and failed.run_id else None
