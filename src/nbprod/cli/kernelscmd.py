@@ -22,10 +22,10 @@ def kernels_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def kernels_list(as_json: bool) -> int:
     """Show running kernel templates (with what they preloaded) and warm nbprod processes."""
-    from ..kernels.client import running_templates
+    from ..api.kernels import kernel_templates
     from .warm import running
 
-    templates = running_templates()
+    templates = kernel_templates()
     warm = running()
     if as_json:
         print_json({"templates": templates, "warm": warm})
@@ -55,10 +55,10 @@ def kernels_list(as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def kernels_stop(as_json: bool) -> int:
     """Stop every kernel template and warm nbprod (they restart on demand)."""
-    from ..kernels.client import stop_templates
+    from ..api.kernels import stop_kernel_templates
     from .warm import stop_all
 
-    templates, warm = stop_templates(), stop_all()
+    templates, warm = stop_kernel_templates(), stop_all()
     if as_json:
         print_json({"templates": templates, "warm": warm})
     else:
