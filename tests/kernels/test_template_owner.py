@@ -61,3 +61,15 @@ def test_a_template_that_does_not_answer_keeps_its_socket(fresh_runtime_dir: Pat
     finally:
         os.kill(pid, 18)  # SIGCONT
     assert template.alive()
+
+
+def test_import_time_environment_is_part_of_the_template_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbprod.kernels.client import template_key
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    base = template_key(MODULES)
+    monkeypatch.setenv("NBPROD_USER", "someone-else")  # read at run time: same template
+    assert template_key(MODULES) == base
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read when numpy is imported: a new template
+    assert template_key(MODULES) != base

@@ -3,7 +3,8 @@
 Templates live in a per-user runtime folder (``$XDG_RUNTIME_DIR/nbprod`` or
 ``/tmp/nbprod-UID``): a Unix socket and an info file per template. A template is named by a key
 hashing what it preloaded and everything that would make it stale: the interpreter, the
-installed distributions, the preloaded modules' files and nbprod's own kernel code. A changed
+installed distributions, the preloaded modules' files, nbprod's own kernel code and the
+environment variables libraries read when imported (``OMP_*``, ``MPLBACKEND``, ``LANG``, ...). A changed
 key means a new template; the stale one with the same modules is stopped.
 """
 
@@ -29,6 +30,9 @@ from .forkserver import owned
 from .preload import module_files
 
 START_TIMEOUT = 60.0
+IMPORT_TIME_ENV = ("OMP_", "MKL_", "OPENBLAS_", "GOTO_", "BLIS_", "VECLIB_", "KMP_", "NUMEXPR_",
+                   "NUMBA_", "MPLBACKEND", "MPLCONFIGDIR", "PYTHON", "LD_", "LANG", "LC_", "TZ",
+                   "CUDA_", "HF_", "JOBLIB_", "SKLEARN_", "POLARS_", "ARROW_")
 
 
 def runtime_dir() -> Path:
@@ -43,6 +47,9 @@ def template_key(preload: Sequence[str]) -> str:
     from ..lineage import environment_key
 
     parts = [sys.executable, sys.version, __version__, environment_key(), *sorted(preload)]
+    # Read by libraries when they are imported (thread pools, backends, locale), so frozen in
+    # the template: a different value needs a template started with it.
+    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(IMPORT_TIME_ENV))
     for path in [*module_files(preload), __file__.replace("client.py", "forkserver.py")]:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
