@@ -24,6 +24,10 @@ def test_grid_is_the_cartesian_product_and_each_point_a_run(project_dir: Path) -
     assert code == 0 and len(runs) == 6
     assert {r["sweep_id"] for r in runs} == {report["sweep_id"]}
     assert sorted(r["point"] for r in runs) == list(range(6))
+    code, by_suffix = run_json(project_dir, "runs", "--sweep", report["sweep_id"][-6:])
+    assert code == 0 and {r["run_id"] for r in by_suffix} == {r["run_id"] for r in runs}
+    code, error = run_json(project_dir, "runs", "--sweep", "nosuch")
+    assert code == 2 and "no sweep matches 'nosuch'" in error["error"]["message"]
 
 
 def test_every_point_is_validated_before_anything_runs(project_dir: Path) -> None:

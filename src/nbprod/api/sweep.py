@@ -295,4 +295,5 @@ def sweep_runs(project: Project, sweep_id: str) -> list[RunRecord]:
     from .cache import located
 
     project.reap_lost()
-    return [located(project, r) for r in project.registry.list_runs(sweep_id=sweep_id)]
+    full = project.registry.resolve_sweep_id(sweep_id)
+    return [located(project, r) for r in project.registry.list_runs(sweep_id=full)]

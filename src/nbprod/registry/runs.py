@@ -155,20 +155,28 @@ class Registry:
 
     def resolve_id(self, ref: str) -> str:
         """A full run id from an id, a prefix, or the random suffix (``k3m9x2``)."""
+        return self._resolve(runs.c.run_id, ref, "run", "`nbprod runs` lists them")
+
+    def resolve_sweep_id(self, ref: str) -> str:
+        """A full sweep id from an id, a prefix, or its random suffix."""
+        return self._resolve(runs.c.sweep_id, ref, "sweep",
+                             "the sweep's table and `nbprod sweep --json` show its id")
+
+    def _resolve(self, column: sa.Column[Any], ref: str, noun: str, hint: str) -> str:
         with db.reading(self.engine, self.url) as conn:
-            exact = conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == ref)).first()
+            exact = conn.execute(sa.select(column).where(column == ref).limit(1)).first()
             if exact:
                 return str(exact[0])
             escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             matches = conn.execute(
-                sa.select(runs.c.run_id).where(sa.or_(
-                    runs.c.run_id.like(f"{escaped}%", escape="\\"),
-                    runs.c.run_id.like(f"%{escaped}", escape="\\")))
-                .order_by(runs.c.run_id.desc()).limit(6)).scalars().all()
+                sa.select(column).distinct().where(sa.or_(
+                    column.like(f"{escaped}%", escape="\\"),
+                    column.like(f"%{escaped}", escape="\\")))
+                .order_by(column.desc()).limit(6)).scalars().all()
         if not matches:
-            raise NotFound(f"no run matches '{ref}'", hint="`nbprod runs` lists them")
+            raise NotFound(f"no {noun} matches '{ref}'", hint=hint)
         if len(matches) > 1:
-            raise NotFound(f"'{ref}' matches several runs ({', '.join(matches[:5])})",
+            raise NotFound(f"'{ref}' matches several {noun}s ({', '.join(matches[:5])})",
                            hint="give more characters of the id")
         return str(matches[0])
 
