@@ -4,12 +4,12 @@ PY := $(VENV)/bin/python
 NBPROD := $(VENV)/bin/nbprod
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test check unit bench clean
+.PHONY: setup demo test check unit bench clean constraints
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -36,6 +36,11 @@ bench: $(VENV)/.installed
 	$(PY) bench/test_notebooks.py
 	$(PY) bench/sweep.py
 	$(PY) bench/record_cost.py --without-jupyterlab
+
+# Re-pin constraints.txt to what the current venv holds (after changing dependencies).
+constraints: $(VENV)/.installed
+	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf .nbprod

@@ -85,7 +85,8 @@ def core_venv() -> Path:
     if not python.exists():
         print(f"building {CORE_VENV} (nbprod's own dependencies, no JupyterLab) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(CORE_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                        "-c", str(ROOT / "constraints.txt"), str(ROOT)], check=True)
     else:  # keep the installed nbprod current with this checkout
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
                         "--force-reinstall", str(ROOT)], check=True)
