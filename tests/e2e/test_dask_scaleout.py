@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ..conftest import DATA, run_cli, run_json
+from ..conftest import run_cli, run_json
 from ..integration.test_postgres import pg_url  # noqa: F401 - fixture
 from ..store.conftest import S3, bucket, moto_server, s3  # noqa: F401 - fixtures
 

@@ -230,16 +230,17 @@ class _Runner:
         if self.observer is not None:
             self.observer.run_started(self.record.run_id, self.record.notebook,
                                       len(self.prepared.notebook.cells))
+        cwd = Path(req.cwd or self.prepared.notebook.path.parent)
         choice = choose_kernel(
             (c.source for c in self.prepared.notebook.node.cells if c.cell_type == "code"),
             self.prepared.kernel,
             enabled=defaults.fast_kernels if req.fast is None else req.fast,
-            wait=req.wait_for_template, idle=defaults.template_idle)
+            wait=req.wait_for_template, env=env, cwd=cwd, idle=defaults.template_idle)
         self.kernel_note = choice.note
         return execute_notebook(
             ExecutionRequest(
                 notebook=self.prepared.injected, kernel_name=self.prepared.kernel,
-                cwd=req.cwd or self.prepared.notebook.path.parent, env=env,
+                cwd=cwd, env=env,
                 start_timeout=req.start_timeout or defaults.start_timeout,
                 cell_timeout=req.cell_timeout or defaults.cell_timeout,
                 timeout=req.timeout or defaults.timeout,

@@ -271,7 +271,9 @@ def _warm_up(project: Project, request: RunRequest) -> None:
 
         choose_kernel((c.source for c in notebook.node.cells if c.cell_type == "code"),
                       request.kernel or notebook.kernel_name or "python3", enabled=True,
-                      wait=True, idle=project.defaults.template_idle)
+                      wait=True, env=project.kernel_env,
+                      cwd=Path(request.cwd or notebook.path.parent),
+                      idle=project.defaults.template_idle)
 
 
 def _settle(project: Project, report: SweepReport) -> SweepReport:

@@ -4,8 +4,11 @@ Templates live in a per-user runtime folder (``$XDG_RUNTIME_DIR/nbprod`` or
 ``/tmp/nbprod-UID``): a Unix socket and an info file per template. A template is named by a key
 hashing what it preloaded and everything that would make it stale: the interpreter, the
 installed distributions, the preloaded modules' files, nbprod's own kernel code and the
-environment variables libraries read when imported (``OMP_*``, ``MPLBACKEND``, ``LANG``, ...). A changed
-key means a new template; the stale one with the same modules is stopped.
+kernel environment's variables that are read once, when the interpreter starts or a library is
+imported (``PYTHONPATH``, ``PYTHONHASHSEED``, ``LANG``/``LC_*``, ``TZ``, ``OMP_*``,
+``MPLBACKEND``, ...). The template is started with those variables, so a kernel forked from it
+sees what a kernel spawned with that environment would. A changed key means a new template;
+a stale one (same modules and startup environment, older code or packages) is stopped.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +45,26 @@ def runtime_dir() -> Path:
     return folder
 
 
-def template_key(preload: Sequence[str]) -> str:
+def startup_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables of a kernel environment that a template must be started with."""
+    source = os.environ if env is None else env
+    return {k: source[k] for k in sorted(source) if k.startswith(IMPORT_TIME_ENV)}
+
+
+def env_digest(env: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(startup_env(env)).encode()).hexdigest()[:16]
+
+
+def template_key(preload: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """The key of a template preloading ``preload`` for kernels with environment ``env``."""
     from ..about import __version__
     from ..lineage import environment_key
 
     parts = [sys.executable, sys.version, __version__, environment_key(), *sorted(preload)]
-    # Read by libraries when they are imported (thread pools, backends, locale), so frozen in
-    # the template: a different value needs a template started with it.
-    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(IMPORT_TIME_ENV))
+    # Read when the interpreter starts or a library is imported (sys.path, hash seed, UTF-8
+    # mode, thread pools, backends, locale), so frozen in the template: a different value
+    # needs a template started with it.
+    parts += [f"{k}={v}" for k, v in startup_env(env).items()]
     for path in [*module_files(preload), __file__.replace("client.py", "forkserver.py")]:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
@@ -64,6 +79,7 @@ class Template:
 
     key: str
     preload: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()  # the startup environment (see startup_env)
 
     @property
     def socket_path(self) -> Path:
@@ -74,9 +90,11 @@ class Template:
         return runtime_dir() / f"k-{self.key}.json"
 
     @classmethod
-    def for_modules(cls, preload: Sequence[str]) -> Template:
+    def for_modules(cls, preload: Sequence[str],
+                    env: Mapping[str, str] | None = None) -> Template:
+        """The template for kernels with environment ``env`` (default: this process's)."""
         modules = tuple(sorted(set(preload)))
-        return cls(template_key(modules), modules)
+        return cls(template_key(modules, env), modules, tuple(startup_env(env).items()))
 
     def request(self, message: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -121,22 +139,24 @@ class Template:
     def _start(self, idle: float) -> None:
         if owned(self.socket_path):
             return  # starting (importing its modules) in another process's call
-        _stop_stale(self.preload, keep=self.key)
+        digest = env_digest(dict(self.env))
+        _stop_stale(self.preload, digest, keep=self.key)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(IMPORT_TIME_ENV)}
         log = (runtime_dir() / f"k-{self.key}.log").open("ab")
         try:
             subprocess.Popen(
                 [sys.executable, "-m", "nbprod.kernels.forkserver", "--socket",
                  str(self.socket_path), "--info", str(self.info_path), "--key", self.key,
-                 "--idle", str(idle), "--preload", *self.preload],
+                 "--env-digest", digest, "--idle", str(idle), "--preload", *self.preload],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
-                start_new_session=True, close_fds=True)
+                env={**env, **dict(self.env)}, start_new_session=True, close_fds=True)
         finally:
             log.close()
 
     def fork(self, *, argv: Sequence[str], cwd: str, env: dict[str, str],
              log: str | None) -> int:
         reply = self.request({"op": "fork", "argv": list(argv), "cwd": cwd, "env": env,
-                              "caller": os.getpid(), "log": log})
+                              "caller": os.getpid(), "log": log, "umask": _umask()})
         return int(reply["pid"])
 
     def status(self, pid: int) -> tuple[bool, int | None]:
@@ -195,13 +215,31 @@ def stop_templates(key: str | None = None) -> int:
     return stopped
 
 
-def _stop_stale(preload: Sequence[str], keep: str) -> None:
-    """Stop templates of the same modules built from an older environment or older code."""
+def _stop_stale(preload: Sequence[str], digest: str, keep: str) -> None:
+    """Stop templates of the same modules and startup environment, built from older code.
+
+    A template of another startup environment (another ``TZ`` or ``PYTHONPATH``, say) is
+    not stale: it serves kernels with that environment, and stops when idle.
+    """
     from .preload import BASE
 
     wanted = set(preload)
     for data in running_templates():
         have = set(data.get("preload", [])) - set(BASE) - set(data.get("failed", {}))
-        if data["key"] != keep and have <= wanted and wanted <= have | set(data.get("failed",
-                                                                                   {})):
+        failed = set(data.get("failed", {}))
+        if data["key"] != keep and data.get("env_digest") == digest and have <= wanted \
+                and wanted <= have | failed:
             Template(data["key"], tuple(data["preload"])).stop()
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask would, for a moment)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

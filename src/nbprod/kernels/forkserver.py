@@ -7,12 +7,16 @@ garbage collector's view of them, and serves requests on a Unix socket, one JSON
 ``fork`` (start a kernel), ``status`` (how a kernel ended), ``ping``, ``stop``. It creates no
 zmq context, event loop or thread of its own, so forking it is safe.
 
-A forked kernel starts a new session (a timeout kills its whole process group), takes the
-caller's environment and working directory, reseeds ``random`` and NumPy's global generator,
-writes its output to the caller's log file, exits when the caller dies (pidfd watch), and
-always leaves through ``os._exit``. Only the template can reap its children, so it keeps
-their exit statuses for ``status`` requests. It exits by itself after ``--idle`` seconds
-without requests or live kernels.
+The template is started with the kernels' startup environment (``PYTHONPATH``, hash seed,
+locale, ``TZ``, thread-pool and backend variables: see ``client.startup_env``), so what the
+interpreter and the preloaded libraries read once is what a plain kernel would read. A forked
+kernel starts a new session (a timeout kills its whole process group), takes the caller's
+environment, working directory and umask, reseeds ``random`` and NumPy's global generator,
+writes its output to the caller's log file, and exits when the caller dies (pidfd watch). When
+its kernel shuts down it does what an interpreter does at exit that matters to a notebook
+(``atexit`` handlers, flushing files left open) and leaves through ``os._exit``. Only the
+template can reap its children, so it keeps their exit statuses for ``status`` requests. It
+exits by itself after ``--idle`` seconds without requests or live kernels.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 _STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--info", required=True)
     parser.add_argument("--key", required=True)
+    parser.add_argument("--env-digest", default="")
     parser.add_argument("--idle", type=float, default=900.0)
     parser.add_argument("--preload", nargs="*", default=[])
     args = parser.parse_args(argv)
@@ -49,11 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         return  # another template of this key is starting or serving: it is the one
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path.pop(0)  # the template's own cwd is not the kernel's
+    if not os.environ.get("MPLBACKEND"):
+        # What ipykernel sets before a notebook can import matplotlib; a preloaded pyplot
+        # would otherwise settle on a non-interactive backend before any kernel exists.
+        os.environ["MPLBACKEND"] = _INLINE_BACKEND
     loaded, failed = _preload(args.preload)
     gc.collect()
     gc.freeze()
     _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
-            owner).serve()
+            owner, args.env_digest).serve()
 
 
 def owner_path(socket_path: Path) -> Path:
@@ -99,8 +109,9 @@ def _preload(modules: list[str]) -> tuple[list[str], dict[str, str]]:
 
 class _Server:
     def __init__(self, path: Path, info: Path, key: str, idle: float, loaded: list[str],
-                 failed: dict[str, str], owner: int) -> None:
+                 failed: dict[str, str], owner: int, env_digest: str = "") -> None:
         self.path = path
+        self.env_digest = env_digest
         self.owner = owner
         self.info = info
         self.key = key
@@ -143,7 +154,7 @@ class _Server:
     def _write_info(self) -> None:
         data = {"pid": os.getpid(), "key": self.key, "socket": str(self.path),
                 "preload": self.loaded, "failed": self.failed, "python": sys.executable,
-                "started": self.started}
+                "started": self.started, "env_digest": self.env_digest}
         tmp = self.info.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         os.replace(tmp, self.info)
@@ -227,9 +238,12 @@ def _kernel(request: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update({k: v for k, v in request.get("env", {}).items()
                            if k != "JPY_PARENT_PID"})
+        time.tzset()  # TZ is part of the startup environment; the C library caches it
         os.chdir(request.get("cwd") or "/")
-        if "" not in sys.path:
-            sys.path.insert(0, "")  # as `python -m ipykernel_launcher` sees its cwd
+        if isinstance(request.get("umask"), int):
+            os.umask(request["umask"])
+        # sys.path stays the template's (its interpreter started with the kernels' PYTHONPATH):
+        # IPKernelApp.init_path puts '' (the cwd) after the standard library, as in any kernel.
         _reseed()
         _watch_caller(int(request.get("caller", 0)))
         from ipykernel.kernelapp import IPKernelApp
@@ -237,6 +251,7 @@ def _kernel(request: dict[str, Any]) -> None:
         sys.argv = ["ipykernel_launcher", *request.get("argv", [])]
         app = IPKernelApp.instance()
         app.initialize(sys.argv[1:])  # type: ignore[no-untyped-call]
+        _matplotlib_inline()
         app.start()  # type: ignore[no-untyped-call]
         code = 0
     except SystemExit as exc:
@@ -246,10 +261,38 @@ def _kernel(request: dict[str, Any]) -> None:
 
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        _at_exit()
         os._exit(code)
+
+
+def _matplotlib_inline() -> None:
+    """Hook a preloaded inline backend into this kernel's shell, as importing it here would."""
+    backend = sys.modules.get("matplotlib_inline.backend_inline")
+    if backend is not None:
+        with contextlib.suppress(Exception):
+            backend._enable_matplotlib_integration()
+
+
+def _at_exit() -> None:
+    """What interpreter shutdown does that a notebook can see, before ``os._exit``.
+
+    ``atexit`` handlers run (the notebook's and its libraries'), and files left open are
+    flushed (an interpreter flushes them when it finalizes them). The garbage collector is
+    not unfrozen: the template's objects stay untouched, and shared with it.
+    """
+    import atexit
+    import io
+
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    with contextlib.suppress(BaseException):
+        for obj in gc.get_objects():
+            if isinstance(obj, io.IOBase) and not obj.closed:
+                with contextlib.suppress(BaseException):
+                    obj.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _redirect(log: str | None) -> None:

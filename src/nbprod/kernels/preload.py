@@ -2,7 +2,9 @@
 
 Modules are found by parsing the notebook's code cells (IPython syntax blanked first). Only
 modules installed in the environment (stdlib and site-packages) are preloaded: a project's own
-modules change while you work and would be frozen stale in the template. Libraries that are not
+modules change while you work and would be frozen stale in the template, and a module in the
+notebook's folder wins over an installed one of the same name in a kernel (the folder comes
+before site-packages on ``sys.path``), so such a name is not preloaded. Libraries that are not
 fork-safe (CUDA, PyTorch, TensorFlow, JAX) make the notebook run in a plain kernel instead.
 """
 
@@ -10,11 +12,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
 import sys
 import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 # Importing these in a parent process and using them in a forked child is unsafe (CUDA
 # contexts, thread pools and device handles do not survive fork).
@@ -55,12 +59,31 @@ def imported_modules(sources: Iterable[str]) -> set[str]:
     return names
 
 
-def plan_preload(sources: Iterable[str]) -> PreloadPlan:
-    """The installed modules to preload, and the unsafe ones that forbid forking."""
+def plan_preload(sources: Iterable[str], folder: Path | None = None) -> PreloadPlan:
+    """The installed modules to preload, and the unsafe ones that forbid forking.
+
+    ``folder`` is the kernel's working directory: a module found there shadows an installed
+    one in the kernel, so it is left for the kernel to import.
+    """
     wanted = imported_modules(sources)
     unsafe = sorted(n for n in wanted if n in UNSAFE or n.split(".")[0] in UNSAFE)
-    installed = sorted(n for n in wanted if n not in unsafe and _installed(n))
+    installed = sorted(n for n in wanted if n not in unsafe and _installed(n)
+                       and not (folder is not None and _local(n, folder)))
     return PreloadPlan(modules=tuple(installed), unsafe=tuple(unsafe))
+
+
+def _local(name: str, folder: Path) -> bool:
+    """Whether ``folder`` holds a module or package that ``import name`` would find first."""
+    top = name.split(".")[0]
+    if top in sys.stdlib_module_names:
+        return False  # the standard library comes before the working directory
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return False
+    return any(entry == top or (entry.startswith(top + ".") and entry.count(".") >= 1
+                                and entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd"))
+               for entry in entries)
 
 
 def _installed(name: str) -> bool:
@@ -84,13 +107,37 @@ def _installed(name: str) -> bool:
 
 
 def module_files(names: Iterable[str]) -> list[str]:
-    """Files whose change means a template must restart (each module's origin)."""
-    files = []
+    """Files whose change means a template must restart (each named module's own file).
+
+    A submodule's file is found under its top-level package's folders, without importing the
+    package (``find_spec("pkg.sub")`` would import ``pkg``).
+    """
+    files = set()
     for name in names:
+        top, *rest = name.split(".")
         try:
-            spec = importlib.util.find_spec(name.split(".")[0])
+            spec = importlib.util.find_spec(top)
         except (ImportError, ValueError):
             continue
-        if spec is not None and spec.origin:
-            files.append(spec.origin)
+        if spec is None:
+            continue
+        if spec.origin and os.path.isfile(spec.origin):
+            files.add(spec.origin)
+        for location in (spec.submodule_search_locations or []) if rest else []:
+            found = _submodule_file(Path(location), rest)
+            if found is not None:
+                files.add(str(found))
+                break
     return sorted(files)
+
+
+def _submodule_file(root: Path, parts: list[str]) -> Path | None:
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if last and (root / f"{part}.py").is_file():
+            return root / f"{part}.py"
+        root = root / part
+        if not root.is_dir():
+            return None
+    init = root / "__init__.py"
+    return init if init.is_file() else None

@@ -41,12 +41,15 @@ class ForkProvisioner(LocalProvisioner):
     template: Template | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        self.template = Template.for_modules(self.preload)
         stdout = kwargs.get("stdout")
         log = getattr(stdout, "name", None)
         env = kwargs.get("env") or dict(os.environ)
         cwd = os.path.abspath(str(kwargs.get("cwd") or os.getcwd()))
+        self.template = Template.for_modules(self.preload, env)
         try:
+            # Normally already running (nbprod chose to fork because it was); started here
+            # if the kernel's environment asks for another template than nbprod expected.
+            await asyncio.to_thread(self.template.ensure, wait=True)
             self.pid = self.template.fork(argv=_kernel_arguments(cmd), cwd=cwd,
                                           env={str(k): str(v) for k, v in env.items()},
                                           log=log if isinstance(log, str) else None)
