@@ -229,6 +229,7 @@ def _reply(conn: socket.socket, data: dict[str, Any]) -> None:
 def _kernel(request: dict[str, Any]) -> None:
     """In the forked child: become the caller's kernel, then exit without returning."""
     code = 1
+    app: Any = None
     try:
         os.setsid()
         for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
@@ -250,9 +251,9 @@ def _kernel(request: dict[str, Any]) -> None:
 
         sys.argv = ["ipykernel_launcher", *request.get("argv", [])]
         app = IPKernelApp.instance()
-        app.initialize(sys.argv[1:])  # type: ignore[no-untyped-call]
+        app.initialize(sys.argv[1:])
         _matplotlib_inline()
-        app.start()  # type: ignore[no-untyped-call]
+        app.start()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
@@ -261,7 +262,7 @@ def _kernel(request: dict[str, Any]) -> None:
 
         traceback.print_exc()
     finally:
-        _at_exit()
+        _at_exit(app)
         os._exit(code)
 
 
@@ -273,26 +274,38 @@ def _matplotlib_inline() -> None:
             backend._enable_matplotlib_integration()
 
 
-def _at_exit() -> None:
+def _at_exit(app: Any) -> None:
     """What interpreter shutdown does that a notebook can see, before ``os._exit``.
 
     ``atexit`` handlers run (the notebook's and its libraries'), and files left open are
-    flushed (an interpreter flushes them when it finalizes them). The garbage collector is
-    not unfrozen: the template's objects stay untouched, and shared with it.
+    flushed (an interpreter flushes them when it finalizes them). ipykernel's own handlers,
+    which only close its sockets and threads, are left out: its ``close`` stops the IOPub
+    thread, then joins the control thread, which may still be flushing output to IOPub after
+    the shutdown reply — a plain kernel then hangs until the flush times out (10 s), and is
+    killed. The garbage collector is not unfrozen: the template's objects stay untouched.
     """
     import atexit
     import io
 
+    if app is not None:
+        for teardown in ("close", "cleanup_connection_file"):
+            with contextlib.suppress(Exception):
+                atexit.unregister(getattr(app, teardown))
+        with contextlib.suppress(Exception):
+            atexit.unregister(app.iopub_thread.stop)
     with contextlib.suppress(BaseException):
         atexit._run_exitfuncs()
     with contextlib.suppress(BaseException):
         for obj in gc.get_objects():
-            if isinstance(obj, io.IOBase) and not obj.closed:
+            # ipykernel's streams send to IOPub; their output already reached the notebook
+            if isinstance(obj, io.IOBase) and not obj.closed and \
+                    not type(obj).__module__.startswith("ipykernel"):
                 with contextlib.suppress(BaseException):
                     obj.flush()
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.__stdout__, sys.__stderr__):
         with contextlib.suppress(Exception):
-            stream.flush()
+            if stream is not None:
+                stream.flush()
 
 
 def _redirect(log: str | None) -> None:
