@@ -18,7 +18,7 @@ def test_grid_is_the_cartesian_product_and_each_point_a_run(project_dir: Path) -
     assert len(report["points"]) == 6 and report["counts"] == {"succeeded": 6}
     assert sorted((p["parameters"]["x"], p["parameters"]["label"])
                   for p in report["points"]) == sorted(
-        (x, label) for x in ("1", "2", "3") for label in ("a", "b"))
+        (x, label) for x in (1, 2, 3) for label in ("a", "b"))  # as the contract types them
     assert {p["values"]["x2"] for p in report["points"]} == {2, 4, 6}
     code, runs = run_json(project_dir, "runs", "--sweep", report["sweep_id"])
     assert code == 0 and len(runs) == 6

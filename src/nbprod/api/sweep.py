@@ -30,9 +30,11 @@ from .runs import RunRequest
 class SweepPoint:
     index: int
     given: Mapping[str, GivenValue]
+    coerced: Mapping[str, Any] = field(default_factory=dict)  # after the contract's types
 
     def shown(self) -> dict[str, Any]:
-        return {k: v.value for k, v in self.given.items()}
+        """The point's parameters as the notebook gets them (``"10"`` from --grid is 10)."""
+        return {k: self.coerced.get(k, v.value) for k, v in self.given.items()}
 
 
 @dataclass(frozen=True)
@@ -163,12 +165,12 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
         given.update(base)
         given.update(point)
         try:
-            resolve_parameters(contract, given, strict=strict)
+            coerced = resolve_parameters(contract, given, strict=strict)
         except ParameterError as exc:
             shown = ", ".join(f"{k}={v.value}" for k, v in point.items())
             raise ParameterError(f"sweep point {index} ({shown}): {exc.message}",
                                  parameter=exc.parameter, hint=exc.hint) from None
-        checked.append(SweepPoint(index, {**base, **point}))
+        checked.append(SweepPoint(index, {**base, **point}, coerced))
     return checked
 
 
