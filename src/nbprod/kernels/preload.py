@@ -25,10 +25,14 @@ from pathlib import Path
 UNSAFE = frozenset({"torch", "tensorflow", "jax", "jaxlib", "cupy", "pycuda", "numba.cuda",
                     "mxnet", "paddle", "keras", "ray", "pyspark"})
 # Always in the template: what every kernel imports before running a cell.
-# ipykernel.debugger imports debugpy (~0.1 s), which every kernel initialisation loads.
+# ipykernel.debugger imports debugpy (~0.1 s), which every kernel initialisation loads; the
+# IPython and tornado modules after "pdb" are what IPKernelApp.initialize still imported in a
+# fork without them (~10 ms a kernel).
 BASE = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
         "ipykernel.debugger", "IPython", "IPython.core.interactiveshell", "zmq", "tornado",
-        "jupyter_client.session", "sqlite3", "pdb")
+        "jupyter_client.session", "sqlite3", "pdb", "IPython.core.completerlib",
+        "IPython.core.debugger", "IPython.core.oinspect", "IPython.extensions.storemagic",
+        "IPython.utils.wildcard", "tornado.platform.asyncio")
 _MAGIC = re.compile(r"^\s*[%!]")
 
 
