@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import textwrap
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
 from nbprod import api
 from nbprod.api import GivenValue, Project, RunRequest, open_project
@@ -39,6 +41,13 @@ def write_notebook(path: Path, *cells: str, parameters: str = "tag: str = 'a'",
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def require(module: str) -> None:
+    """Skip unless ``module`` is installed, without importing it here: importing scikit-learn
+    sets ``KMP_*`` variables in this process, which would change the template a test expects."""
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed")
 
 
 def code_sources(path: Path) -> list[str]:

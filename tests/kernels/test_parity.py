@@ -27,6 +27,7 @@ from .helpers import (
     assert_plain,
     ensure_template,
     project_with_env,
+    require,
     run,
     succeeded,
     write_notebook,
@@ -151,7 +152,7 @@ def test_local_file_does_not_shadow_the_standard_library(project: Project, proje
 @pytest.mark.parametrize("fast", BOTH)
 def test_local_module_wins_over_an_installed_one(project: Project, project_dir: Path,
                                                  fast: bool) -> None:
-    pytest.importorskip("xmltodict")
+    require("xmltodict")
     folder = project_dir / "nb"
     path = write_notebook(folder / "shadow_site.ipynb", """
         import xmltodict
@@ -192,7 +193,7 @@ def test_atexit_handlers_run_at_shutdown(project: Project, project_dir: Path, tm
 
 @pytest.mark.parametrize("fast", BOTH)
 def test_figures_are_shown_inline(project: Project, project_dir: Path, fast: bool) -> None:
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     if "MPLBACKEND" in os.environ:
         pytest.skip("MPLBACKEND is set: no kernel chooses the inline backend")
     path = write_notebook(project_dir / "nb" / "plot.ipynb", """
