@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,6 @@ class Manifest:
     def digest(self) -> str:
         """SHA-256 of the content: equal content, equal digest, same version number."""
         return hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()
-
-    def steps(self) -> list[dict[str, Any]]:
-        return list(self.content["steps"])
 
 
 def blob_key(job: str, sha256: str) -> str:
@@ -73,25 +70,24 @@ def build_manifest(spec: JobSpec, root: Path, store: Store, lock: EnvironmentLoc
 def put_blob(store: Store, job: str, data: bytes) -> str:
     """Store ``data`` under its hash (once); return the hash."""
     sha = hashlib.sha256(data).hexdigest()
-    key = blob_key(job, sha)
-    if not store.exists(key):
-        try:
-            store.put_bytes(key, data)
-        except StoreError:
-            if not store.exists(key):  # not a concurrent writer of the same blob
-                raise
+    _put_once(store, blob_key(job, sha), lambda: data)
     return sha
 
 
 def put_manifest(store: Store, job: str, version: int, manifest: Mapping[str, Any]) -> None:
-    key = manifest_key(job, version)
-    if not store.exists(key):
-        data = json.dumps({**manifest, "version": version}, indent=2, sort_keys=True).encode()
-        try:
-            store.put_bytes(key, data)
-        except StoreError:
-            if not store.exists(key):
-                raise
+    _put_once(store, manifest_key(job, version), lambda: json.dumps(
+        {**manifest, "version": version}, indent=2, sort_keys=True).encode())
+
+
+def _put_once(store: Store, key: str, data: Callable[[], bytes]) -> None:
+    """Write an immutable object unless it is there; a concurrent writer of it is fine."""
+    if store.exists(key):
+        return
+    try:
+        store.put_bytes(key, data())
+    except StoreError:
+        if not store.exists(key):  # not a concurrent writer of the same object
+            raise
 
 
 def materialize(manifest: Mapping[str, Any], store: Store, folder: Path) -> dict[str, Path]:

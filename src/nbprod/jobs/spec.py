@@ -79,13 +79,6 @@ class JobSpec:
     test_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     promotion: Mapping[str, StagePolicy] = field(default_factory=dict)
 
-    def step(self, name: str) -> StepSpec:
-        for step in self.steps:
-            if step.name == name:
-                return step
-        raise NotFound(f"job {self.name} has no step '{name}'",
-                       hint=f"steps: {', '.join(s.name for s in self.steps)}")
-
     def policy(self, stage: str) -> StagePolicy:
         """The gates and approvals promoting into ``stage`` requires."""
         if stage not in self.stages:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -53,9 +52,7 @@ class CheckStore:
 
 
 def _record(row: Row) -> CheckRecord:  # type: ignore[type-arg]
-    created = row.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
+    created = db.aware(row.created_at)
     return CheckRecord(kind=row.kind, notebook=row.notebook,
                        notebook_version=row.notebook_version, passed=row.passed,
                        summary=row.summary, details=dict(row.details or {}),

@@ -9,6 +9,7 @@ advisory lock); a registry already at the head revision costs one query.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,6 +147,11 @@ def _alembic_upgrade(connection: Connection, current: str | None) -> None:
 def shown_url(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp as UTC-aware (SQLite hands back naive datetimes)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class DuplicateKey(RegistryError):

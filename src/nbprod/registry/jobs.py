@@ -219,7 +219,7 @@ class JobStore:
             rows = conn.execute(sa.select(approvals.c.approver, approvals.c.approved_at).where(
                 approvals.c.job == job, approvals.c.version == version,
                 approvals.c.stage == stage).order_by(approvals.c.approved_at)).all()
-        return [(r.approver, _aware(r.approved_at)) for r in rows]
+        return [(r.approver, db.aware(r.approved_at)) for r in rows]
 
     def add_audit(self, entry: AuditEntry) -> None:
         with db.writing(self.engine, self.url) as conn:
@@ -252,35 +252,31 @@ def _replace_outcome(entry: AuditEntry, outcome: str) -> AuditEntry:
     return dataclasses.replace(entry, outcome=outcome, at=utcnow())
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _version(row: Row[Any]) -> JobVersion:
     return JobVersion(job=row.job, version=row.version, digest=row.digest,
                       manifest=dict(row.manifest), built_by=row.built_by,
-                      built_at=_aware(row.built_at))
+                      built_at=db.aware(row.built_at))
 
 
 def _job_run(row: Row[Any]) -> JobRun:
     return JobRun(
         job_run_id=row.job_run_id, job=row.job, version=row.version, stage=row.stage,
-        state=row.state, started_at=_aware(row.started_at),
+        state=row.state, started_at=db.aware(row.started_at),
         steps=tuple(StepResult(step=s["step"], run_id=s.get("run_id"), state=s["state"],
                                reused=bool(s.get("reused"))) for s in row.steps or []),
         failure=Failure.from_json(row.failure) if row.failure else None,
-        ended_at=_aware(row.ended_at) if row.ended_at else None,
+        ended_at=db.aware(row.ended_at) if row.ended_at else None,
         resumed_from=row.resumed_from, user=row.user)
 
 
 def _pointer(row: Row[Any]) -> StagePointer:
     return StagePointer(job=row.job, stage=row.stage, version=row.version,
                         revision=row.revision, moved_by=row.moved_by,
-                        moved_at=_aware(row.moved_at))
+                        moved_at=db.aware(row.moved_at))
 
 
 def _entry(row: Row[Any]) -> AuditEntry:
-    return AuditEntry(at=_aware(row.at), user=row.user, action=row.action,
+    return AuditEntry(at=db.aware(row.at), user=row.user, action=row.action,
                       outcome=row.outcome, job=row.job, version=row.version, stage=row.stage,
                       from_version=row.from_version, to_version=row.to_version,
                       forced=row.forced, gates=list(row.gates or []), reason=row.reason,

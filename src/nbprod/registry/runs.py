@@ -134,7 +134,7 @@ class Registry:
         for row in rows:
             alive = is_alive(RunnerIdentity(row.host or "", row.runner_pid or 0,
                                             row.runner_start))
-            heartbeat = _aware(row.heartbeat_at)
+            heartbeat = db.aware(row.heartbeat_at) if row.heartbeat_at else None
             if alive is False or (alive is None and heartbeat is not None
                                   and heartbeat < stale_before):
                 lost.append(row.run_id)
@@ -232,8 +232,8 @@ def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, lis
 def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) -> RunRecord:
     return RunRecord(
         run_id=row.run_id, notebook=row.notebook, notebook_version=row.notebook_version,
-        state=row.state, started_at=_aware(row.started_at) or utcnow(),
-        ended_at=_aware(row.ended_at),
+        state=row.state, started_at=db.aware(row.started_at) if row.started_at else utcnow(),
+        ended_at=db.aware(row.ended_at) if row.ended_at else None,
         failure=Failure.from_json(row.failure) if row.failure else None,
         parameters=dict(row.parameters or {}), contract=list(row.contract or []),
         values={v.name: v.value for v in values},
@@ -246,12 +246,6 @@ def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) ->
                         upstream=dict(row.upstream or {})),
         note=row.note, job_run_id=row.job_run_id, step=row.step, sweep_id=row.sweep_id,
         point=row.point, run_key=row.run_key)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _number(value: Any) -> float | None:
