@@ -136,7 +136,7 @@ def test_template_key_follows_environment_and_forkserver(tmp_path: Path,
     fake = tmp_path / "kernels"
     fake.mkdir()
     (fake / "forkserver.py").write_text("# a copy\n")
-    monkeypatch.setattr(client, "__file__", str(fake / "client.py"))
+    monkeypatch.setattr(client.forkserver, "__file__", str(fake / "forkserver.py"))
     copied = template_key(["json"])
     bump_mtime(fake / "forkserver.py")
     assert template_key(["json"]) != copied

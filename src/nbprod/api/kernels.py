@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..kernels.client import running_templates, stop_templates
+from ..kernels.preload import BASE
 
 
 def kernel_templates() -> list[dict[str, Any]]:
-    """Every running template that answers: pid, key, preloaded modules, live kernels."""
-    return running_templates()
+    """Every running template that answers: pid, key, preloaded modules, live kernels.
+
+    ``modules`` is what it preloaded for notebooks (``preload`` without what every kernel
+    imports).
+    """
+    return [{**data, "modules": [m for m in data.get("preload", []) if m not in BASE]}
+            for data in running_templates()]
 
 
-def stop_kernel_templates(key: str | None = None) -> int:
-    """Stop every template (or the one with ``key``); they start again on demand."""
-    return stop_templates(key)
+def stop_kernel_templates() -> int:
+    """Stop every template; they start again on demand."""
+    return stop_templates()
 
 
 __all__ = ["kernel_templates", "stop_kernel_templates"]

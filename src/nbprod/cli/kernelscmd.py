@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 
@@ -37,16 +38,15 @@ def kernels_list(as_json: bool) -> int:
     table = Table(show_edge=False, header_style="bold")
     for column in ("kind", "pid", "key", "kernels", "started", "preloaded"):
         table.add_column(column, overflow="fold")
+    def started(data: dict[str, Any]) -> str:
+        return dt.datetime.fromtimestamp(float(data.get("started", 0))).strftime("%H:%M:%S")
+
     for data in templates:
-        started = dt.datetime.fromtimestamp(float(data.get("started", 0)))
-        preload = [m for m in data.get("preload", []) if not m.startswith(
-            ("ipykernel", "IPython", "zmq", "tornado", "jupyter_client", "sqlite3", "pdb"))]
         table.add_row("template", str(data["pid"]), data["key"], str(data.get("kernels", 0)),
-                      started.strftime("%H:%M:%S"), ", ".join(preload) or "-")
+                      started(data), ", ".join(data["modules"]) or "-")
     for data in warm:
-        started = dt.datetime.fromtimestamp(float(data.get("started", 0)))
-        table.add_row("warm nbprod", str(data["pid"]), data["key"], "-",
-                      started.strftime("%H:%M:%S"), "the nbprod library")
+        table.add_row("warm nbprod", str(data["pid"]), data["key"], "-", started(data),
+                      "the nbprod library")
     console().print(table if templates or warm else "no kernel templates or warm nbprod running")
     return 0
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InfraError
-from .forkserver import owned
+from . import forkserver
+from .forkserver import owned, read_line
 from .preload import module_files
 
 START_TIMEOUT = 60.0
@@ -65,7 +66,7 @@ def template_key(preload: Sequence[str], env: Mapping[str, str] | None = None) -
     # mode, thread pools, backends, locale), so frozen in the template: a different value
     # needs a template started with it.
     parts += [f"{k}={v}" for k, v in startup_env(env).items()]
-    for path in [*module_files(preload), __file__.replace("client.py", "forkserver.py")]:
+    for path in [*module_files(preload), forkserver.__file__]:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
         except OSError:
@@ -94,20 +95,16 @@ class Template:
                     env: Mapping[str, str] | None = None) -> Template:
         """The template for kernels with environment ``env`` (default: this process's)."""
         modules = tuple(sorted(set(preload)))
-        return cls(template_key(modules, env), modules, tuple(startup_env(env).items()))
+        startup = startup_env(env)
+        return cls(template_key(modules, startup), modules, tuple(startup.items()))
 
     def request(self, message: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(self.socket_path))
             conn.sendall((json.dumps(message) + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        reply: dict[str, Any] = json.loads(data or b"{}")
+            data = read_line(conn)
+        reply: dict[str, Any] = json.loads(data or "{}")
         if not reply.get("ok"):
             raise InfraError(f"kernel template {self.key}: {reply.get('error', 'no reply')}")
         return reply
@@ -225,7 +222,7 @@ def _stop_stale(preload: Sequence[str], digest: str, keep: str) -> None:
 
     wanted = set(preload)
     for data in running_templates():
-        have = set(data.get("preload", [])) - set(BASE) - set(data.get("failed", {}))
+        have = set(data.get("preload", [])) - set(BASE)  # modules that loaded
         failed = set(data.get("failed", {}))
         if data["key"] != keep and data.get("env_digest") == digest and have <= wanted \
                 and wanted <= have | failed:

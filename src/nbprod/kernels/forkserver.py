@@ -178,7 +178,7 @@ class _Server:
         with conn:
             conn.settimeout(10)
             try:
-                request = json.loads(_read_line(conn))
+                request = json.loads(read_line(conn))
             except (OSError, ValueError):
                 return
             op = request.get("op")
@@ -212,7 +212,7 @@ class _Server:
                 _reply(conn, {"ok": False, "error": f"unknown op {op!r}"})
 
 
-def _read_line(conn: socket.socket) -> str:
+def read_line(conn: socket.socket) -> str:
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)

@@ -71,23 +71,25 @@ def plan_preload(sources: Iterable[str], folder: Path | None = None) -> PreloadP
     """
     wanted = imported_modules(sources)
     unsafe = sorted(n for n in wanted if n in UNSAFE or n.split(".")[0] in UNSAFE)
+    local = _local_names(folder) if folder is not None else set()
     installed = sorted(n for n in wanted if n not in unsafe and _installed(n)
-                       and not (folder is not None and _local(n, folder)))
+                       and (n.split(".")[0] not in local
+                            or n.split(".")[0] in sys.stdlib_module_names))
     return PreloadPlan(modules=tuple(installed), unsafe=tuple(unsafe))
 
 
-def _local(name: str, folder: Path) -> bool:
-    """Whether ``folder`` holds a module or package that ``import name`` would find first."""
-    top = name.split(".")[0]
-    if top in sys.stdlib_module_names:
-        return False  # the standard library comes before the working directory
+def _local_names(folder: Path) -> set[str]:
+    """Top-level names that ``import`` finds in ``folder`` (modules and packages).
+
+    The standard library comes before the working directory on a kernel's ``sys.path``, so
+    such a name shadows only installed (site-packages) modules.
+    """
     try:
         entries = os.listdir(folder)
     except OSError:
-        return False
-    return any(entry == top or (entry.startswith(top + ".") and entry.count(".") >= 1
-                                and entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd"))
-               for entry in entries)
+        return set()
+    return {entry.split(".", 1)[0] for entry in entries
+            if "." not in entry or entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd")}
 
 
 def _installed(name: str) -> bool:
