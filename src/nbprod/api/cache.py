@@ -37,6 +37,39 @@ def run_key(notebook_version: str, parameters: Mapping[str, Any], inputs: Mappin
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+def given_parameters(entry: Any, *layers: Mapping[str, GivenValue]) -> dict[str, GivenValue]:
+    """The notebook's parameters from settings (``entry``), then each layer over them."""
+    given: dict[str, GivenValue] = {}
+    if entry is not None:
+        given.update({k: GivenValue(v, source="settings") for k, v in entry.parameters.items()})
+    for layer in layers:
+        given.update(layer)
+    return given
+
+
+def kernel_name(project: Project, requested: str | None, entry: Any,
+                notebook_kernel: str | None) -> str:
+    """The kernelspec a run uses: asked for, the notebook's settings, the project's, the
+    notebook's own metadata, then ``python3``."""
+    return (requested or (entry.kernel if entry else None) or project.defaults.kernel
+            or notebook_kernel or "python3")
+
+
+def declared_inputs(project: Project, entry: Any) -> dict[str, str]:
+    """Digests of the input files the notebook's settings declare."""
+    if entry is None:
+        return {}
+    return input_digests(project.root, entry.inputs, f"[tool.nbprod.notebooks.{entry.name}]")
+
+
+def cached(project: Project, key: str) -> RunRecord | None:
+    """The newest succeeded run with this run key, marked as a cache hit, or None."""
+    record = project.registry.cached_run(key)
+    if record is None:
+        return None
+    return dataclasses.replace(located(project, record), cache_hit=True)
+
+
 def located(project: Project, record: RunRecord) -> RunRecord:
     """The record with each artifact's store key turned into its location."""
     artifacts = tuple(dataclasses.replace(a, location=project.store.location(a.location))
@@ -44,37 +77,35 @@ def located(project: Project, record: RunRecord) -> RunRecord:
     return dataclasses.replace(record, artifacts=artifacts)
 
 
-def lookup(project: Project, request: RunRequest) -> RunRecord | None:
-    """The newest succeeded run with the key this request would have, or None."""
+def lookup(project: Project, request: RunRequest) -> tuple[RunRecord | None, bool]:
+    """The newest succeeded run with the key this request would have (or None), and whether
+    the key could be worked out here: if it was, a miss need not be looked up again."""
+    key = request_key(project, request)
+    return (cached(project, key) if key is not None else None), key is not None
+
+
+def request_key(project: Project, request: RunRequest) -> str | None:
+    """The run key this request would have, or None if only a full run can tell."""
     try:
         path, entry = project.resolve_notebook(request.notebook)
+        if request.record_as is not None:
+            entry = project.settings_for(request.record_as)
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("nbformat") != 4 or not isinstance(data.get("cells"), list):
             return None
         strict = project.defaults.strict if request.strict is None else request.strict
         contract = _contract(data, str(path), strict)
-        given: dict[str, GivenValue] = {}
-        if entry is not None:
-            given.update({k: GivenValue(v, source="settings")
-                          for k, v in entry.parameters.items()})
-        given.update(request.parameters)
-        parameters = resolve_parameters(contract, given, strict=strict)
-        inputs = input_digests(project.root, entry.inputs, f"[tool.nbprod.notebooks."
-                               f"{entry.name}]") if entry is not None else {}
+        parameters = resolve_parameters(contract, given_parameters(entry, request.parameters),
+                                        strict=strict)
         spec = (data.get("metadata") or {}).get("kernelspec") or {}
-        kernel = (request.kernel or (entry.kernel if entry else None) or
-                  project.defaults.kernel or spec.get("name") or "python3")
         notebook = request.record_as or project.relative(path)
         upstream = dict(request.upstream) if request.upstream is not None else \
             default_upstream(project, notebook)
-        key = run_key(notebook_version(data), parameters, inputs,
-                      python_environment(project.cache_dir).digest, upstream, kernel)
+        return run_key(notebook_version(data), parameters, declared_inputs(project, entry),
+                       python_environment(project.cache_dir).digest, upstream,
+                       kernel_name(project, request.kernel, entry, spec.get("name")))
     except (NbprodError, OSError, ValueError, KeyError, TypeError):
         return None
-    cached = project.registry.cached_run(key)
-    if cached is None:
-        return None
-    return dataclasses.replace(located(project, cached), cache_hit=True)
 
 
 def _contract(data: dict[str, Any], path: str, strict: bool) -> ParameterContract:

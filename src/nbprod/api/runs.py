@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NbprodError
-from ..lineage import git_state, input_digests, python_environment, this_runner
+from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
 from ..notebook.values import GivenValue, resolve_parameters
 from ..records import (
@@ -39,8 +39,8 @@ from ..records import (
     new_run_id,
     utcnow,
 )
+from .cache import cached, declared_inputs, given_parameters, kernel_name, run_key
 from .cache import located as _located
-from .cache import run_key
 from .project import Project
 from .upstream import default_upstream
 
@@ -137,9 +137,9 @@ def run_notebook(project: Project, request: RunRequest,
     key = run_key(prepared.notebook.version, prepared.parameters, prepared.inputs,
                   environment.digest, upstream, prepared.kernel)
     if request.cache:
-        cached = project.registry.cached_run(key)
-        if cached is not None:
-            return dataclasses.replace(_located(project, cached), cache_hit=True)
+        hit = cached(project, key)
+        if hit is not None:
+            return hit
     project.registry.record_environment(environment.digest, environment.python,
                                         environment.packages)
     git = git_state(project.root)
@@ -166,17 +166,12 @@ def _prepare(project: Project, request: RunRequest, path: Path,
 
     notebook = read_notebook(path)
     contract = contract_of(notebook, strict=strict)
-    given: dict[str, GivenValue] = {}
-    if entry is not None:
-        given.update({k: GivenValue(v, source="settings") for k, v in entry.parameters.items()})
-    given.update(request.parameters)
-    parameters = resolve_parameters(contract, given, strict=strict)
+    parameters = resolve_parameters(contract, given_parameters(entry, request.parameters),
+                                    strict=strict)
     injected = inject_parameters(notebook, parameters)
-    kernel = (request.kernel or (entry.kernel if entry else None) or project.defaults.kernel
-              or notebook.kernel_name or "python3")
-    inputs = input_digests(project.root, entry.inputs, f"[tool.nbprod.notebooks.{entry.name}]"
-                           ) if entry is not None else {}
-    return _Prepared(notebook, contract, parameters, injected, kernel, inputs)
+    kernel = kernel_name(project, request.kernel, entry, notebook.kernel_name)
+    return _Prepared(notebook, contract, parameters, injected, kernel,
+                     declared_inputs(project, entry))
 
 
 class _Runner:

@@ -22,6 +22,7 @@ from ..executors.base import Executor
 from ..executors.forkpool import Outcome
 from ..notebook.values import GivenValue, read_parameter_file, resolve_parameters
 from ..records import RunRecord, new_run_id
+from .cache import given_parameters, kernel_name
 from .project import Project
 from .runs import RunRequest
 
@@ -158,12 +159,7 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
     contract = contract_of(read_notebook(path), strict=strict)
     checked = []
     for index, point in enumerate(points):
-        given: dict[str, GivenValue] = {}
-        if entry is not None:
-            given.update({k: GivenValue(v, source="settings") for k, v in
-                          entry.parameters.items()})
-        given.update(base)
-        given.update(point)
+        given = given_parameters(entry, base, point)
         try:
             coerced = resolve_parameters(contract, given, strict=strict)
         except ParameterError as exc:
@@ -181,11 +177,13 @@ class _Task:
     request: RunRequest
 
 
+# Projects a worker process has opened, by settings and environment. Module-level: Dask
+# unpickles a new PointRunner for every task, so an attribute would not outlive a point.
+_OPEN_PROJECTS: dict[tuple[Any, ...], Project] = {}
+
+
 class PointRunner:
     """Runs points in a worker (forked child or Dask worker), keeping its project open."""
-
-    def __init__(self) -> None:
-        self._projects: dict[tuple[Any, ...], Project] = {}
 
     def __call__(self, task: _Task) -> RunRecord:
         from .project import open_project
@@ -194,9 +192,9 @@ class PointRunner:
         settings = task.settings
         key = (str(settings.project_root), settings.registry_url, settings.store_url,
                tuple(sorted(task.environ.items())))
-        project = self._projects.get(key)
+        project = _OPEN_PROJECTS.get(key)
         if project is None:
-            project = self._projects[key] = open_project(task.settings, task.environ)
+            project = _OPEN_PROJECTS[key] = open_project(task.settings, task.environ)
         return run_notebook(project, task.request)
 
 
@@ -237,8 +235,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     stop = (lambda: failures >= max_failures) if max_failures else None
     try:
-        executor.run(PointRunner(), tasks, timeout=budget * max(1, len(tasks)), on_done=done,
-                     stop_when=stop)
+        executor.run(PointRunner(), tasks, timeout=budget, on_done=done, stop_when=stop)
         report = _settle(project, _report(sweep_id, shown, points, results))
         # A point whose worker vanished before it started (no run recorded) is an
         # infrastructure failure: it is submitted once more. A started one is never re-run.
@@ -246,7 +243,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
         if again:
             failures -= len(again)
             executor.run(PointRunner(), [t for t in tasks if int(t[0]) in again],
-                         timeout=budget * len(again), on_done=done, stop_when=stop)
+                         timeout=budget, on_done=done, stop_when=stop)
             report = _settle(project, _report(sweep_id, shown, points, results))
     finally:
         executor.close()
@@ -267,12 +264,14 @@ def _warm_up(project: Project, request: RunRequest) -> None:
     from ..notebook import read_notebook
 
     warm_exporter()
-    notebook = read_notebook(Path(request.notebook))
+    path, entry = project.resolve_notebook(request.notebook)
+    notebook = read_notebook(path)
     if project.defaults.fast_kernels:
         from ..execute.fast import choose_kernel
 
         choose_kernel((c.source for c in notebook.node.cells if c.cell_type == "code"),
-                      request.kernel or notebook.kernel_name or "python3", enabled=True,
+                      kernel_name(project, request.kernel, entry, notebook.kernel_name),
+                      enabled=True,
                       wait=True, env=project.kernel_env,
                       cwd=Path(request.cwd or notebook.path.parent),
                       idle=project.defaults.template_idle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,9 @@ def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
         if request.cache:
             from ..api.cache import lookup
 
-            record = lookup(proj, request)
+            record, looked_up = lookup(proj, request)
+            if looked_up:  # a miss: the run need not work out the key (hash inputs) again
+                request = dataclasses.replace(request, cache=False)
         if record is None:
             observer = _progress() if stderr_is_tty() and not as_json else None
             try:

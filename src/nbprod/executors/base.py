@@ -27,7 +27,12 @@ class Executor(Protocol):
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[tuple[str, Any]], *,
             timeout: float, on_done: Callable[[Outcome[Any]], None] | None = None,
             stop_when: Callable[[], bool] | None = None) -> list[Outcome[Any]]:
-        """``fn(task)`` for each ``(key, task)``; outcomes in the order of ``tasks``."""
+        """``fn(task)`` for each ``(key, task)``; outcomes in the order of ``tasks``.
+
+        ``timeout`` is per task: a task still running that long after it started is
+        reported as failed (an executor that cannot watch single tasks may apply
+        ``timeout * len(tasks)`` to the whole call instead).
+        """
         ...
 
     def close(self) -> None: ...

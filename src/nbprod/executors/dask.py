@@ -50,7 +50,8 @@ class DaskExecutor:
         futures = {self.client.submit(fn, task, key=f"nbprod-{key}-{time.time_ns()}",
                                       pure=False, retries=0): key for key, task in tasks}
         outcomes: dict[str, Outcome[Any]] = {}
-        for future in as_completed(list(futures), timeout=timeout):
+        # Futures do not say when they started running: the limit is for the whole call.
+        for future in as_completed(list(futures), timeout=timeout * max(1, len(futures))):
             key = futures[future]
             seconds = time.monotonic() - started
             if future.cancelled():

@@ -63,28 +63,14 @@ class _Running:
 
 
 def run_forked(tasks: Sequence[Task[T]], *, workers: int,
-               on_done: Callable[[Outcome[T]], None] | None = None,
-               stop_when: Callable[[], bool] | None = None) -> list[Outcome[T]]:
-    """Run ``tasks`` at most ``workers`` at a time; outcomes in the order of ``tasks``.
-
-    Once ``stop_when()`` is true, tasks not yet started are not started: they come back
-    ``skipped`` (running ones finish).
-    """
+               on_done: Callable[[Outcome[T]], None] | None = None) -> list[Outcome[T]]:
+    """Run ``tasks`` at most ``workers`` at a time; outcomes in the order of ``tasks``."""
     context = multiprocessing.get_context("fork")
     pending = list(tasks)
     running: dict[str, _Running] = {}
     outcomes: dict[str, Outcome[T]] = {}
     try:
         while pending or running:
-            if stop_when is not None and pending and stop_when():
-                for task in pending:
-                    outcomes[task.key] = Outcome(task.key, skipped=True,
-                                                 error="not started: stopped early")
-                    if on_done is not None:
-                        on_done(outcomes[task.key])
-                pending = []
-                if not running:
-                    break
             while pending and len(running) < max(1, workers):
                 task = pending.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
