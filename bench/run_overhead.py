@@ -12,35 +12,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import nbformat
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
-def trivial_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
-                              "language": "python"}
-    params = nbformat.v4.new_code_cell("n: int = 1  # a number")
-    params.metadata.tags = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("print(n + 1)")]
-    nbformat.write(nb, path)
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed
+# bench/ is on sys.path when a benchmark runs as a script
+from _common import BIN, example_project, prepare_data, timed
 
 
 def main() -> None:
@@ -50,13 +26,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="nbprod-bench-"))
     try:
-        project = work / "project"
-        shutil.copytree(ROOT / "notebooks", project / "notebooks",
-                        ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
-        shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
-        trivial_notebook(project / "notebooks" / "trivial.ipynb")
+        project = example_project(work)
         nbprod, papermill = str(BIN / "nbprod"), str(BIN / "papermill")
-        timed([nbprod, "run", "prepare"], project)  # data for train.ipynb
+        prepare_data(project)  # data for train.ipynb, for both tools
 
         cases = {
             "trivial": ("notebooks/trivial.ipynb", ["-p", "n", "2"]),

@@ -24,16 +24,14 @@ import itertools
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+# bench/ is on sys.path when a benchmark runs as a script
+from _common import BIN, example_project, prepare_data, timed
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 GRID = {"n_estimators": ["10", "20"], "max_depth": ["2", "3", "4", "5", "none"],
         "test_size": ["0.2", "0.3"]}
 
@@ -43,23 +41,14 @@ def points() -> list[dict[str, str]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*GRID.values())]
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return elapsed
-
-
 def parallel(commands: list[list[str]], cwd: Path, workers: int) -> float:
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda cmd: run(cmd, cwd), commands))
+        list(pool.map(lambda cmd: timed(cmd, cwd), commands))
     return time.perf_counter() - start
 
 
-def papermill_cmd(project: Path, point: dict[str, str], out: Path) -> list[str]:
+def papermill_cmd(point: dict[str, str], out: Path) -> list[str]:
     args = [str(BIN / "papermill"), "notebooks/train.ipynb", str(out), "--cwd", "notebooks",
             "--no-progress-bar"]
     for name, value in point.items():
@@ -85,18 +74,8 @@ def scripts(project: Path) -> list[Path]:
     return paths
 
 
-def trivial(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
-                              "language": "python"}
-    params = nbformat.v4.new_code_cell("n: int = 1  # a number")
-    params.metadata.tags = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("print(n + 1)")]
-    nbformat.write(nb, path)
-
-
 def median_of(count: int, cmd: list[str], cwd: Path) -> float:
-    return statistics.median(run(cmd, cwd) for _ in range(count))
+    return statistics.median(timed(cmd, cwd) for _ in range(count))
 
 
 def main() -> None:
@@ -106,42 +85,34 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nbprod-bench-sweep-"))
     try:
-        project = work / "project"
-        shutil.copytree(ROOT / "notebooks", project / "notebooks",
-                        ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
-        shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
-        trivial(project / "notebooks" / "trivial.ipynb")
+        project = example_project(work)
         nbprod = str(BIN / "nbprod")
         out = work / "out"
         out.mkdir()
-        # Data for train.ipynb: nbprod's prepare run, and (for papermill and scripts, which
-        # read through nbprod.step_path's interactive fallback) prepare run interactively.
-        run([nbprod, "run", "prepare"], project)
-        run([str(BIN / "papermill"), "notebooks/prepare.ipynb", str(out / "prep.ipynb"),
-             "--cwd", "notebooks", "--no-progress-bar"], project)
+        prepare_data(project)
         grid = [arg for name, values in GRID.items() for arg in ("--grid",
                                                                   f"{name}={','.join(values)}")]
         contenders = {
             "papermill, sequential": lambda: sum(
-                run(papermill_cmd(project, p, out / f"pm{i}.ipynb"), project)
+                timed(papermill_cmd(p, out / f"pm{i}.ipynb"), project)
                 for i, p in enumerate(points())),
             "papermill, 2 processes": lambda: parallel(
-                [papermill_cmd(project, p, out / f"pp{i}.ipynb") for i, p in
+                [papermill_cmd(p, out / f"pp{i}.ipynb") for i, p in
                  enumerate(points())], project, 2),
             "plain scripts, 2 at a time": lambda: parallel(
                 [[sys.executable, str(path)] for path in script_paths], project / "notebooks",
                 2),
-            "nbprod sweep (local)": lambda: run(
+            "nbprod sweep (local)": lambda: timed(
                 [nbprod, "sweep", "train", *grid, "--workers", "2", "--json"], project),
-            "nbprod sweep (dask)": lambda: run(
+            "nbprod sweep (dask)": lambda: timed(
                 [nbprod, "sweep", "train", *grid, "--executor", "dask", "--workers", "2",
                  "--json"], project),
         }
         script_paths = scripts(project)
         # Warm-up: one run of each kind of process (file cache, kernel template, warm nbprod).
-        run(papermill_cmd(project, points()[0], out / "warm.ipynb"), project)
-        run([sys.executable, str(script_paths[0])], project / "notebooks")
-        run([nbprod, "sweep", "train", "--grid", "n_estimators=5", "--json"], project)
+        timed(papermill_cmd(points()[0], out / "warm.ipynb"), project)
+        timed([sys.executable, str(script_paths[0])], project / "notebooks")
+        timed([nbprod, "sweep", "train", "--grid", "n_estimators=5", "--json"], project)
         results = {name: statistics.median(fn() for _ in range(args.repeat))
                    for name, fn in contenders.items()}
         print(f"20-point sweep of train.ipynb, {args.repeat} time(s) each, whole wall time")
@@ -161,8 +132,8 @@ def main() -> None:
             pm = [str(BIN / "papermill"), notebook, str(out / "single.ipynb"), "--cwd",
                   "notebooks", "--no-progress-bar", *params]
             ours = [nbprod, "run", notebook, *params]
-            run(pm, project)
-            run(ours, project)
+            timed(pm, project)
+            timed(ours, project)
             pm_s, ours_s = median_of(args.single, pm, project), median_of(args.single, ours,
                                                                            project)
             print(f"{name:<24} {pm_s:>14.2f} {ours_s:>11.2f} {ours_s / pm_s:>7.2f}")
