@@ -40,7 +40,11 @@ def exit_code(record: RunRecord) -> int:
     """The process exit code for a run's final state."""
     if record.state == "succeeded":
         return EXIT_OK
-    kind = record.failure.kind if record.failure else "infra"
+    return failure_exit_code(record.failure.kind if record.failure else "infra")
+
+
+def failure_exit_code(kind: str) -> int:
+    """The process exit code for a failure of this kind."""
     if kind == "invalid_input":
         return EXIT_INVALID_INPUT
     if kind in ("infra", "lost"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_CODES_HELP
-from .common import exit_code, json_option, print_json, project, settings
+from .common import failure_exit_code, json_option, print_json, project, settings
 from .render import console, duration
 
 JOB_HELP = """Jobs: notebooks run in order as one job run, built into immutable versions.
@@ -82,8 +82,6 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
             version=version, stage=stage, from_step=from_step, parameters=given, test=test,
             cache=cache and not force),
             on_step=show)
-        failed = next((s for s in job_run_record.steps if s.state in ("failed", "lost")), None)
-        failed_record = api.get_run(proj, failed.run_id) if failed and failed.run_id else None
     if as_json:
         print_json(job_run_record.to_json())
     source = f"version {job_run_record.version}" if job_run_record.version else "working tree"
@@ -95,7 +93,8 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
     message = job_run_record.failure.message if job_run_record.failure else "failed"
     out.print(f"nbprod: error: job run {job_run_record.job_run_id} of {name} ({source}) "
               f"failed: {message}", markup=False, highlight=False, soft_wrap=True)
-    return exit_code(failed_record) if failed_record is not None else 4
+    # the job run's failure is its failed step's (kind "infra" when the step has no run)
+    return failure_exit_code(job_run_record.failure.kind if job_run_record.failure else "infra")
 
 
 @job_group.command("build")

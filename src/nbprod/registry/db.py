@@ -177,7 +177,8 @@ def translate(exc: sa.exc.SQLAlchemyError, url: str) -> RegistryError:
             "connection failed" in lowered:
         return RegistryError(f"cannot connect to registry {where}: {text}",
                              hint="is the database server running and reachable?")
-    if isinstance(exc, sa.exc.IntegrityError):
+    if isinstance(exc, sa.exc.IntegrityError) and ("unique" in lowered
+                                                   or "duplicate key" in lowered):
         return DuplicateKey(f"registry {where}: {text}")
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return RegistryError(f"registry {where}: {text}")

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from ..errors import NotFound, RegistryError
+from ..errors import NotFound
 from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
 from . import db
 from .checks import CheckStore
@@ -106,7 +106,7 @@ class Registry:
                                     .where(environments.c.digest == digest)).first():
                     conn.execute(environments.insert().values(
                         digest=digest, python=python, packages=list(packages)))
-        except RegistryError:
+        except db.DuplicateKey:
             # A concurrent writer inserted the same row on PostgreSQL; the content is equal.
             with db.reading(self.engine, self.url) as conn:
                 if not conn.execute(sa.select(environments.c.digest)
