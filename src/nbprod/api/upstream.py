@@ -29,9 +29,8 @@ def default_upstream(project: Project, notebook: str) -> dict[str, str]:
             continue
         upstream: dict[str, str] = {}
         for step in spec.steps[: paths.index(notebook)]:
-            latest = project.registry.list_runs(notebook=step.notebook, state="succeeded",
-                                                limit=1)
-            if latest:
-                upstream[step.name] = latest[0].run_id
+            latest = project.registry.latest_run_id(step.notebook)
+            if latest is not None:
+                upstream[step.name] = latest
         return upstream
     return {}

@@ -197,19 +197,8 @@ class Registry:
                   limit: int | None = None, run_ids: Iterable[str] | None = None,
                   sweep_id: str | None = None) -> list[RunRecord]:
         """Runs, newest first, with their values and artifacts."""
-        query = sa.select(runs).order_by(runs.c.run_id.desc())
-        if sweep_id:
-            query = query.where(runs.c.sweep_id == sweep_id)
-        if notebook:
-            query = query.where(sa.or_(runs.c.notebook == notebook,
-                                       runs.c.notebook.like(f"%/{notebook}.ipynb"),
-                                       runs.c.notebook == f"{notebook}.ipynb"))
-        if state:
-            query = query.where(runs.c.state == state)
-        if run_ids is not None:
-            query = query.where(runs.c.run_id.in_(list(run_ids)))
-        if limit:
-            query = query.limit(limit)
+        query = _filtered(sa.select(runs), notebook=notebook, state=state, run_ids=run_ids,
+                          sweep_id=sweep_id, limit=limit)
         with db.reading(self.engine, self.url) as conn:
             rows = conn.execute(query).all()
             ids = [r.run_id for r in rows]
@@ -217,6 +206,33 @@ class Registry:
             artifacts = _grouped(conn, run_artifacts, ids)
         return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
                 for row in rows]
+
+
+    def latest_run_id(self, notebook: str, state: str = "succeeded") -> str | None:
+        """The newest run id of ``notebook`` in ``state`` (one query, no values)."""
+        query = _filtered(sa.select(runs.c.run_id), notebook=notebook, state=state, limit=1)
+        with db.reading(self.engine, self.url) as conn:
+            return conn.execute(query).scalar()
+
+
+def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str | None = None,
+              run_ids: Iterable[str] | None = None, sweep_id: str | None = None,
+              limit: int | None = None) -> sa.Select[Any]:
+    """``query`` over runs, newest first, restricted as ``list_runs`` describes."""
+    query = query.order_by(runs.c.run_id.desc())
+    if sweep_id:
+        query = query.where(runs.c.sweep_id == sweep_id)
+    if notebook:
+        query = query.where(sa.or_(runs.c.notebook == notebook,
+                                   runs.c.notebook.like(f"%/{notebook}.ipynb"),
+                                   runs.c.notebook == f"{notebook}.ipynb"))
+    if state:
+        query = query.where(runs.c.state == state)
+    if run_ids is not None:
+        query = query.where(runs.c.run_id.in_(list(run_ids)))
+    if limit:
+        query = query.limit(limit)
+    return query
 
 
 def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row[Any]]]:
