@@ -105,17 +105,18 @@ def execute_notebook(request: ExecutionRequest,
                      observer: ExecutionObserver | None = None) -> ExecutionResult:
     """Run the notebook; never raises for a notebook or kernel failure (see module doc)."""
     attempt = 0
+    fell_back = None
     while True:
         attempt += 1
         result, retriable = _attempt(request, observer)
         if retriable and request.preload is not None:
-            # The template failed us: the next attempt spawns a plain kernel, at once.
+            # The template failed us: a plain kernel at once, not counted as an attempt.
             request = dataclasses.replace(request, preload=None)
-            result, retriable = _attempt(request, observer)
-            result = dataclasses.replace(result, note=_join(
-                result.note, "forked kernel failed to start; ran in a plain kernel"))
+            fell_back = "forked kernel failed to start; ran in a plain kernel"
+            attempt -= 1
+            continue
         if not retriable or attempt >= request.start_attempts:
-            return result
+            return dataclasses.replace(result, note=_join(result.note, fell_back))
         time.sleep(0.5 * 2 ** (attempt - 1))  # infrastructure only: bounded, with backoff
 
 
