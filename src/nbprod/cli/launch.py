@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 _SKIP = {"--help", "-h", "--version"}
@@ -131,7 +132,7 @@ def _start_warm(key: str) -> None:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         try:
-            if lock.stat().st_mtime > __import__("time").time() - 60:
+            if lock.stat().st_mtime > time.time() - 60:
                 return  # another command is starting it
         except OSError:
             return
