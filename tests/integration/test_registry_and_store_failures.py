@@ -128,3 +128,26 @@ def test_a_really_full_disk_is_one_line_and_keeps_the_registry_consistent(
         assert record.failure.kind == "infra"
         assert_consistent(project)
     assert not [p for p in tiny_disk.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_job_run_whose_runner_vanished_is_reaped_as_lost(tmp_path: Path) -> None:
+    from nbprod.api.jobs import list_job_runs
+    from nbprod.lineage import this_runner
+    from nbprod.records import JobRun, RunnerIdentity, utcnow
+
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a real process of this host that has exited
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        jobs = project.registry.jobs
+        here = this_runner()
+        for job_run_id, runner in (("jr-alive", here),
+                                   ("jr-gone", RunnerIdentity(here.host, gone.pid, None)),
+                                   ("jr-elsewhere", RunnerIdentity("another-host", 1, None))):
+            jobs.create_run(JobRun(job_run_id, "flow", None, None, "running", utcnow()), runner)
+        states = {r.job_run_id: r for r in list_job_runs(project, "flow")}
+    assert states["jr-gone"].state == "lost"
+    assert states["jr-gone"].failure is not None and states["jr-gone"].failure.kind == "lost"
+    assert states["jr-alive"].state == "running"
+    assert states["jr-elsewhere"].state == "running"  # no heartbeat to judge it by

@@ -199,9 +199,7 @@ def reap_lost_job_runs(project: Project) -> None:
     """Job runs whose runner vanished become ``lost``."""
     from ..lineage import runner_alive
 
-    for job_run_id, runner in project.registry.jobs.running_runs():
-        if runner_alive(runner) is False:
-            project.registry.jobs.mark_lost(job_run_id)
+    project.registry.jobs.reap_lost(runner_alive)
 
 
 def list_job_runs(project: Project, job: str | None = None, limit: int = 20) -> list[JobRun]:

@@ -9,7 +9,7 @@ written in the same transaction as the change it records.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,20 +125,26 @@ class JobStore:
         with db.reading(self.engine, self.url) as conn:
             return [_job_run(r) for r in conn.execute(query).all()]
 
-    def running_runs(self) -> list[tuple[str, RunnerIdentity]]:
+    def reap_lost(self, is_alive: Callable[[RunnerIdentity], bool | None]) -> list[str]:
+        """Mark ``lost`` every running job run whose runner ``is_alive`` says is gone.
+
+        As ``Registry.reap_lost`` for runs, without its heartbeat fallback: job runs have no
+        heartbeat, so a runner on another host (``is_alive`` None) is left running.
+        """
         with db.reading(self.engine, self.url) as conn:
             rows = conn.execute(sa.select(job_runs.c.job_run_id, job_runs.c.host,
                                           job_runs.c.runner_pid, job_runs.c.runner_start)
                                 .where(job_runs.c.state == "running")).all()
-        return [(r.job_run_id, RunnerIdentity(r.host or "", r.runner_pid or 0, r.runner_start))
-                for r in rows]
-
-    def mark_lost(self, job_run_id: str) -> None:
+        gone = [r.job_run_id for r in rows if is_alive(
+            RunnerIdentity(r.host or "", r.runner_pid or 0, r.runner_start)) is False]
         failure = Failure(kind="lost", message="the process running this job vanished")
-        with db.writing(self.engine, self.url) as conn:
-            conn.execute(job_runs.update().where(job_runs.c.job_run_id == job_run_id,
-                                                 job_runs.c.state == "running")
-                         .values(state="lost", failure=failure.to_json(), ended_at=utcnow()))
+        for job_run_id in gone:
+            with db.writing(self.engine, self.url) as conn:
+                conn.execute(job_runs.update().where(job_runs.c.job_run_id == job_run_id,
+                                                     job_runs.c.state == "running")
+                             .values(state="lost", failure=failure.to_json(),
+                                     ended_at=utcnow()))
+        return gone
 
     # -- stages ----------------------------------------------------------------------------
 
