@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 
 # Static checks (ruff, mypy --strict, import layers), then the whole test suite.
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check nbprod templates tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)

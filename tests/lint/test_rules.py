@@ -148,7 +148,7 @@ def test_noqa_in_the_parameters_cell(tmp_path: Path) -> None:
     source = "".join(cell["source"])
     # The bare form goes last: engine._NOQA's `\s*` runs over the newline and takes the next
     # line's first words ("alpha") for codes, so a bare noqa followed by a line silences
-    # nothing (a bug in src/nbprod/lint/engine.py, reported).
+    # nothing (a bug in nbprod/lint/engine.py, reported).
     for text, silenced in (("# nbprod: noqa NBP105\n{}", True),
                            ("# nbprod: noqa NBP104\n{}", False),
                            ("{}\n# nbprod: noqa", True)):

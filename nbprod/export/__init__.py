@@ -2,7 +2,7 @@
 
 An exporter (:class:`~.base.Exporter`) turns an :class:`~.base.ExportContext` (the job, the
 environment lock of one built version, the schedule, the image, where the registry and store
-are) into files, rendered from Jinja2 templates in ``nbprod/templates/export/``. Exporters
+are) into files, rendered from Jinja2 templates in ``templates/export/``. Exporters
 register in the ``nbprod.exporters`` entry-point group, built-in ones too, so a third-party
 target is a peer::
 

@@ -18,7 +18,7 @@ import jinja2
 from ..errors import InvalidInput, SettingsError
 
 GROUP = "nbprod.exporters"
-TEMPLATES = "templates/export"
+TEMPLATES = "export"  # inside the nbprod.templates package (templates/ in the repository)
 
 # The Kubernetes Secret (and GitHub secrets) holding what must not be written in a file.
 SECRET_NAME = "nbprod"
@@ -212,7 +212,7 @@ def _comment(value: object) -> str:
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("nbprod", TEMPLATES),
+        loader=jinja2.PackageLoader("nbprod.templates", TEMPLATES),
         autoescape=False,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
