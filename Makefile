@@ -14,11 +14,32 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed
 
-# Set up, then run the example pipeline job (prepare -> train -> evaluate) on the embedded
-# default: SQLite registry + local artifact store in .nbprod/.
+# Set up, then take the example pipeline (prepare -> train -> evaluate) the whole way to staging
+# on the embedded default (SQLite registry + local artifact store in .nbprod/): lint, test, build
+# a version, run it, promote it behind its gates, run what staging points at. Idempotent: the
+# same notebooks build the same version, and promoting it again is a no-op.
+DEMO_VERSION := .nbprod/demo-version
 demo: $(VENV)/.installed
-	$(NBPROD) job run pipeline
-	$(NBPROD) runs --last 3
+	@echo "== 1/6 lint: production-readiness rules and ruff on every notebook"
+	$(NBPROD) lint
+	@echo "== 2/6 test: run each notebook with the job's test parameters"
+	$(NBPROD) test
+	@echo "== 3/6 build: an immutable version of the job (notebooks, parameters, environment lock)"
+	@mkdir -p .nbprod
+	$(NBPROD) job build pipeline --json | $(PY) -c 'import json, sys; v = json.load(sys.stdin)["version"]; print(v); print(f"pipeline: version {v}", file=sys.stderr)' > $(DEMO_VERSION)
+	@echo "== 4/6 run that version (the promotion gates need a succeeded run of it)"
+	$(NBPROD) job run pipeline --version $$(cat $(DEMO_VERSION))
+	@echo "== 5/6 promote it to staging: gates lint, tests, succeeded_run"
+	$(NBPROD) promote pipeline $$(cat $(DEMO_VERSION)) --to staging
+	@echo "== 6/6 run what staging points at, as a scheduler would"
+	$(NBPROD) job run pipeline --stage staging
+	@$(NBPROD) runs --last 1 --json | $(PY) -c 'import json, sys; run = json.load(sys.stdin)[0]; print("\nreport of the last step:", next(a["path"] for a in run["artifacts"] if a["name"] == "report.html"))'
+	@echo "next (after . $(VENV)/bin/activate):"
+	@echo "  nbprod runs                                    what ran, with key values"
+	@echo "  nbprod stages pipeline                         where each stage points"
+	@echo "  nbprod promote pipeline $$(cat $(DEMO_VERSION)) --to production --dry-run   its gates (production also needs an approval)"
+	@echo "  production needs one approval by someone other than the builder: as another user,"
+	@echo "  nbprod approve pipeline $$(cat $(DEMO_VERSION)), then nbprod promote pipeline $$(cat $(DEMO_VERSION)) --to production (docs/promote.md)"
 
 # Static checks (ruff, mypy --strict, import layers), then the whole test suite.
 test: $(VENV)/.installed

@@ -24,7 +24,7 @@ DEFAULT_DIR = ".nbprod"
 _KNOWN_KEYS = frozenset({
     "notebook_dir", "registry", "store", "start_timeout", "cell_timeout", "timeout",
     "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
-    "fast_kernels", "template_idle",
+    "fast_kernels", "template_idle", "templates_dir",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
 })
 _NOTEBOOK_KEYS = frozenset({"path", "inputs", "kernel", "parameters", "test_parameters"})
@@ -77,6 +77,7 @@ class Settings:
     busy_timeout: float = 30.0
     fast_kernels: bool = True
     template_idle: float = 900.0
+    templates_dir: str = ""  # the project's own templates, over nbprod's (export/...)
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -99,6 +100,14 @@ class Settings:
             return value
         path = Path(value)
         return str(path if path.is_absolute() else self.project_root / path)
+
+    @property
+    def templates_path(self) -> Path | None:
+        """The project's ``templates_dir`` as an absolute path (None: not set)."""
+        if not self.templates_dir:
+            return None
+        path = Path(self.templates_dir)
+        return path if path.is_absolute() else self.project_root / path
 
     @property
     def work_dir(self) -> Path:
@@ -162,7 +171,7 @@ _SCALAR_FIELDS = {
     "notebook_dir": str, "registry": str, "store": str, "start_timeout": float,
     "cell_timeout": float, "timeout": float, "shutdown_timeout": float, "kernel": str,
     "strict": bool, "heartbeat_interval": float, "busy_timeout": float,
-    "fast_kernels": bool, "template_idle": float,
+    "fast_kernels": bool, "template_idle": float, "templates_dir": str,
 }
 
 

@@ -10,7 +10,8 @@ them in exactly one place (``nbprod.cli.main``); anything else is a bug and show
     │   ├── ParameterError             unknown / mistyped / unsafe parameter
     │   ├── SettingsError              bad [tool.nbprod] settings or NBPROD_* value
     │   ├── KernelNotFound             no kernelspec with that name
-    │   └── NotFound                   no such run, notebook or input file
+    │   ├── NotFound                   no such run, notebook or input file
+    │   └── WouldOverwrite             scaffolding would replace existing files
     ├── NotebookFailed             exit 3  the notebook ran and failed (cell error, dead kernel,
     │                                      timeout); carries the run id and the Failure
     ├── GateFailed                 exit 5  a promotion's gates did not pass (all results attached)
@@ -97,6 +98,14 @@ class KernelNotFound(InvalidInput):
 
 class NotFound(InvalidInput):
     pass
+
+
+class WouldOverwrite(InvalidInput):
+    """Writing a scaffold (``nbprod init``, ``nbprod new``) would replace existing files."""
+
+    def __init__(self, message: str, *, paths: tuple[str, ...], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.paths = paths
 
 
 class NotebookFailed(NbprodError):

@@ -59,12 +59,24 @@ def export_job(project: Project, spec: JobSpec, *, target: str, version: int | N
         project_root=project.root.resolve(),
         project_in_repo=_project_in_repo(project.root),
         out_in_project=_relative(out_dir, project.root),
-        installable=_installable(project.root))
+        installable=_installable(project.root),
+        templates_dir=_templates_dir(project))
     files = exporter.files(context)
     targets = [(_target(out_dir, name, target), text) for name, text in files.items()]
     for path, text in targets:
         _write(path, text)
     return [path for path, _ in targets]
+
+
+def _templates_dir(project: Project) -> Path | None:
+    """The project's ``templates_dir`` setting, checked to be a folder."""
+    path = project.settings.templates_path if project.settings is not None else None
+    if path is not None and not path.is_dir():
+        raise SettingsError(f"templates_dir {project.settings.templates_dir!r} "  # type: ignore[union-attr]
+                            f"({path}) is not a folder",
+                            hint="create it with the templates to override (e.g. "
+                                 "Dockerfile.j2), or remove the setting")
+    return path
 
 
 def _image(image: str | None, job: str) -> str:

@@ -66,23 +66,7 @@ class Project:
 
     def resolve_notebook(self, ref: str) -> tuple[Path, NotebookSettings | None]:
         """A notebook path from a path or a name declared in settings / in notebook_dir."""
-        entry = self.notebooks.get(ref)
-        candidates: list[Path] = []
-        if entry is not None:
-            candidates.append(self.root / (entry.path or f"{self.notebook_dir}/{ref}.ipynb"))
-        given = Path(ref)
-        candidates += [given if given.is_absolute() else Path.cwd() / given, self.root / given]
-        if given.suffix != ".ipynb":
-            candidates.append(self.root / self.notebook_dir / f"{ref}.ipynb")
-        for path in candidates:
-            if path.is_file():
-                resolved = path.resolve()
-                return resolved, entry or self._settings_for(resolved)
-            if path.is_dir():
-                raise NotFound(f"{ref} is a folder, not a notebook")
-        names = ", ".join(sorted(self.notebooks)) or "none declared"
-        raise NotFound(f"no notebook '{ref}'",
-                       hint=f"give a path to an .ipynb file or a declared name ({names})")
+        return find_notebook(self.root, self.notebook_dir, self.notebooks, ref)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the project root when inside it (posix), else absolute."""
@@ -93,19 +77,44 @@ class Project:
 
     def settings_for(self, notebook: str) -> NotebookSettings | None:
         """The settings entry of a project-relative notebook path, if one declares it."""
-        return self._settings_for((self.root / notebook).resolve())
-
-    def _settings_for(self, path: Path) -> NotebookSettings | None:
-        for entry in self.notebooks.values():
-            if entry.path and (self.root / entry.path).resolve() == path:
-                return entry
-        return None
+        return _settings_for(self.root, self.notebooks, (self.root / notebook).resolve())
 
     def reap_lost(self) -> list[str]:
         """Turn runs whose runner vanished into ``lost``."""
         stale = dt.datetime.now(dt.UTC) - dt.timedelta(
             seconds=max(60.0, 6 * self.defaults.heartbeat_interval))
         return self.registry.reap_lost(runner_alive, stale)
+
+
+def find_notebook(root: Path, notebook_dir: str, notebooks: Mapping[str, NotebookSettings],
+                  ref: str) -> tuple[Path, NotebookSettings | None]:
+    """A notebook path from a path or a name declared in settings / in ``notebook_dir``, and
+    the settings entry that declares it (None: not declared)."""
+    entry = notebooks.get(ref)
+    candidates: list[Path] = []
+    if entry is not None:
+        candidates.append(root / (entry.path or f"{notebook_dir}/{ref}.ipynb"))
+    given = Path(ref)
+    candidates += [given if given.is_absolute() else Path.cwd() / given, root / given]
+    if given.suffix != ".ipynb":
+        candidates.append(root / notebook_dir / f"{ref}.ipynb")
+    for path in candidates:
+        if path.is_file():
+            resolved = path.resolve()
+            return resolved, entry or _settings_for(root, notebooks, resolved)
+        if path.is_dir():
+            raise NotFound(f"{ref} is a folder, not a notebook")
+    names = ", ".join(sorted(notebooks)) or "none declared"
+    raise NotFound(f"no notebook '{ref}'",
+                   hint=f"give a path to an .ipynb file or a declared name ({names})")
+
+
+def _settings_for(root: Path, notebooks: Mapping[str, NotebookSettings],
+                  path: Path) -> NotebookSettings | None:
+    for entry in notebooks.values():
+        if entry.path and (root / entry.path).resolve() == path:
+            return entry
+    return None
 
 
 def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:

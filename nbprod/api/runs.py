@@ -251,7 +251,8 @@ class _Runner:
             self.observer.finishing()
         outputs = [o for cell in result.node.cells for o in cell.get("outputs", [])]
         values = read_values(self.work / "capture", outputs)
-        notes = [n for n in (self.kernel_note, result.note) if n]
+        notes = [*self.prepared.notebook.notes,
+                 *(n for n in (self.kernel_note, result.note) if n)]
         self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
         try:
             self._put_bytes("report.html", renderer.render(result.node))

@@ -49,6 +49,9 @@ takes --json for scripts.
 # Each command's module is imported only when that command runs (or for --help), so
 # `nbprod lint` does not pay for the execution engine or the database layer.
 COMMANDS = {
+    "init": "nbprod.cli.scaffoldcmd:init_command",
+    "new": "nbprod.cli.scaffoldcmd:new_command",
+    "params": "nbprod.cli.paramscmd:params_command",
     "run": "nbprod.cli.runcmd:run_command",
     "runs": "nbprod.cli.runs:runs_command",
     "show": "nbprod.cli.runs:show_command",

@@ -41,8 +41,8 @@ nbprod.output_path() are stored with the run; `nbprod show RUN_ID` lists them.
               type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of parameters (plain values only); -p wins over it.")
 @click.option("--no-strict", is_flag=True,
-              help="Run as papermill would: allow names the notebook does not declare and "
-                   "untyped values.")
+              help="Run as papermill would: also inject names the notebook does not declare, "
+                   "and take a default that contradicts its annotation as untyped.")
 @click.option("--kernel", help="Kernel to use instead of the notebook's kernelspec.")
 @click.option("--start-timeout", type=float, metavar="SECONDS",
               help="Seconds to wait for the kernel to start [settings: start_timeout, 60].")

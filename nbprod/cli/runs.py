@@ -50,7 +50,8 @@ def runs_command(notebook: str | None, state: str | None, last: int, show_all: b
 def show_command(run_id: str, verify: bool, as_json: bool) -> int:
     """Show one run: lineage, parameters, recorded values, artifacts and any failure.
 
-    RUN_ID may be the full id, a prefix, or its last six characters.
+    RUN_ID may be the full id, a prefix, its last six characters, or latest (the newest
+    run) and latest~N (N runs before it).
     """
     with project() as proj:
         record = api.get_run(proj, run_id)
@@ -82,7 +83,11 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
 @json_option
 def diff_command(left: str, right: str, as_json: bool) -> int:
     """Show what differs between two runs: parameters, values, notebook version, git commit,
-    kernel, input data and installed packages."""
+    kernel, input data and installed packages.
+
+    LEFT and RIGHT are run ids as `nbprod show` takes them (`nbprod diff latest~1 latest`
+    compares the two newest runs).
+    """
     with project() as proj:
         diff = api.diff_runs(proj, left, right)
     if as_json:

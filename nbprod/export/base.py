@@ -120,6 +120,8 @@ class ExportContext:
     out_in_project: str | None = None  # the output folder relative to the project (None: outside)
     installable: bool = False  # the project folder is a Python package (pip install . works)
     python: str = "3.11"
+    # The project's own templates (setting templates_dir), taking precedence over nbprod's.
+    templates_dir: Path | None = None
 
     @property
     def command(self) -> list[str]:
@@ -210,9 +212,14 @@ def _comment(value: object) -> str:
 
 
 @functools.cache
-def environment() -> jinja2.Environment:
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment: ``templates_dir`` (its ``export/`` folder, then itself) first,
+    then nbprod's ``templates/export``."""
+    shipped = jinja2.PackageLoader("nbprod.templates", TEMPLATES)
+    loader: jinja2.BaseLoader = shipped if templates_dir is None else jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader([templates_dir / TEMPLATES, templates_dir]), shipped])
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("nbprod.templates", TEMPLATES),
+        loader=loader,
         autoescape=False,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
@@ -228,13 +235,33 @@ def environment() -> jinja2.Environment:
 
 
 def render(template: str, context: ExportContext, target: str, **values: Any) -> str:
-    """Render ``templates/export/<template>`` with ``ctx`` (the context), ``header`` and
-    ``values``."""
+    """Render ``templates/export/<template>`` (or the project's own, from its
+    ``templates_dir``) with ``ctx`` (the context), ``header`` and ``values``."""
+    env = environment(context.templates_dir)
     try:
-        return environment().get_template(template).render(
-            ctx=context, header=context.header(target), **values)
-    except jinja2.TemplateError as exc:  # a template bug, not the user's input
-        raise RuntimeError(f"export template {template}: {exc}") from exc
+        loaded = env.get_template(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _template_error(template, exc, context, exc.lineno) from exc
+    try:
+        return loaded.render(ctx=context, header=context.header(target), **values)
+    except jinja2.TemplateError as exc:
+        raise _template_error(template, exc, context, None) from exc
+
+
+def _template_error(template: str, exc: jinja2.TemplateError, context: ExportContext,
+                    line: int | None) -> Exception:
+    where = f" line {line}" if line else ""
+    filename = getattr(exc, "filename", None)
+    if context.templates_dir is not None and filename and \
+            Path(filename).resolve().is_relative_to(context.templates_dir.resolve()):
+        return SettingsError(f"export template {filename}{where}: {exc}",
+                             hint="fix the template in your templates_dir, or remove it to use "
+                                  "nbprod's")
+    if context.templates_dir is not None and filename is None:
+        return SettingsError(f"export template {template}{where}: {exc}",
+                             hint="check the templates in your templates_dir against nbprod's "
+                                  "(templates/export/ in nbprod's sources)")
+    return RuntimeError(f"export template {template}: {exc}")  # a bug in nbprod's template
 
 
 def load_exporters() -> dict[str, Exporter]:

@@ -11,15 +11,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .contract import ContractError, Parameter, ParameterContract, ParamType, parse_contract
+    from .contract import (
+        Advisory,
+        ContractError,
+        Parameter,
+        ParameterContract,
+        ParamType,
+        parse_contract,
+    )
     from .injection import InjectedNotebook, inject_parameters, injection_source
     from .load import Notebook, parse_notebook, read_notebook
     from .values import GivenValue, read_parameter_file, resolve_parameters
     from .version import cell_source, notebook_version
 
 _EXPORTS = {
-    "ContractError": "contract", "Parameter": "contract", "ParameterContract": "contract",
-    "ParamType": "contract", "parse_contract": "contract",
+    "Advisory": "contract", "ContractError": "contract", "Parameter": "contract",
+    "ParameterContract": "contract", "ParamType": "contract", "parse_contract": "contract",
     "InjectedNotebook": "injection", "inject_parameters": "injection",
     "injection_source": "injection",
     "Notebook": "load", "parse_notebook": "load", "read_notebook": "load",
@@ -28,8 +35,9 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "ContractError", "GivenValue", "InjectedNotebook", "Notebook", "ParamType", "Parameter",
-    "ParameterContract", "cell_source", "contract_of", "inject_parameters", "injection_source",
+    "Advisory", "ContractError", "GivenValue", "InjectedNotebook", "Notebook", "ParamType",
+    "Parameter", "ParameterContract", "cell_source", "contract_of", "inject_parameters",
+    "injection_source",
     "notebook_version", "parse_contract", "parse_notebook", "read_notebook",
     "read_parameter_file", "resolve_parameters",
 ]
@@ -45,19 +53,16 @@ def __getattr__(name: str) -> Any:
 def contract_of(notebook: Notebook, *, strict: bool = True) -> ParameterContract:
     """The notebook's parameter contract (empty, with no cell index, if it has none).
 
-    Raises ContractError if several cells are tagged ``parameters`` (strict) or the cell does
-    not declare plain-data parameters.
+    The first cell tagged ``parameters`` declares it, as papermill injects after that cell
+    (``nbprod lint`` reports the others). Raises ContractError if that cell cannot be read or
+    a literal default contradicts its annotation (see :func:`parse_contract`).
     """
-    from .contract import ContractError, ParameterContract, parse_contract
+    from .contract import ParameterContract, parse_contract
     from .version import cell_source
 
     tagged = notebook.parameters_cells
     if not tagged:
         return ParameterContract(cell_index=None)
-    if len(tagged) > 1 and strict:
-        raise ContractError(str(notebook.path),
-                            f"cells {', '.join(map(str, tagged))} are all tagged 'parameters'",
-                            hint="keep the tag on one cell")
     index = tagged[0]
     return parse_contract(cell_source(notebook.node.cells[index]), cell_index=index,
                           path=str(notebook.path), strict=strict)

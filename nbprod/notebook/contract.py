@@ -2,8 +2,16 @@
 
 ``alpha: float = 0.5  # regularisation`` becomes ``Parameter(name="alpha", type=float,
 default=0.5, help="regularisation")``. The type comes from the annotation, else from the
-literal. Only plain data is allowed: str, int, float, bool, None, and lists and dicts of those
-(``list[int]``, ``dict[str, float]``, ``int | None``, ``Optional[str]``).
+literal. Only plain data is allowed as a value: str, int, float, bool, None, and lists and dicts
+of those (``list[int]``, ``dict[str, float]``, ``int | None``, ``Optional[str]``).
+
+The contract is as strict as the notebook allows, never stricter than papermill: a real
+papermill cell may import modules and compute defaults from other names
+(``data_dir = os.path.join(base, "data")``). Such a parameter is still a parameter — it can be
+set with a plain value, checked against its annotation when it has one — and the other
+statements stay in the cell as they are. What the contract refuses is what is really wrong: a
+syntax error, and a literal default that does not fit its own annotation (``n: int = "five"``).
+Everything else it could not type is an :class:`Advisory`, which ``nbprod lint`` reports.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import NotebookInvalid
 
@@ -21,6 +29,8 @@ _BASES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": 
           "List": "list", "dict": "dict", "Dict": "dict", "Any": "any", "object": "any"}
 # Magics and shell escapes are IPython syntax, not Python; they carry no parameters.
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
+# A comment above the first parameter that titles the cell is not that parameter's help.
+_CELL_TITLE = re.compile(r"^(default\s+)?(parameters?|params?)(\s+cell)?\s*:?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -67,18 +77,39 @@ ANY = ParamType("any", optional=True)
 
 @dataclass(frozen=True)
 class Parameter:
-    """One declared parameter."""
+    """One declared parameter.
+
+    ``computed`` holds the source of a default that is not a plain literal
+    (``os.path.join(base, "data")``); ``default`` is then None and the notebook computes it
+    unless a value is given.
+    """
 
     name: str
     type: ParamType
     default: Any
     help: str | None
     line: int
-    typed: bool  # annotated, or typed by a non-None literal
+    typed: bool  # annotated with a plain-data type, or typed by a non-None literal
+    computed: str | None = None
+    annotated: bool = False  # the type is declared (else inferred from the literal, or any)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": str(self.type), "default": self.default,
-                "help": self.help, "typed": self.typed}
+                "help": self.help, "typed": self.typed, "annotated": self.annotated,
+                "computed": self.computed}
+
+
+AdvisoryKind = Literal["computed", "statement", "annotation", "duplicate"]
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """Something in the parameters cell the contract accepts but cannot check (lint advice)."""
+
+    kind: AdvisoryKind
+    line: int
+    message: str
+    name: str | None = None  # the parameter it concerns, if any
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class ParameterContract:
 
     cell_index: int | None
     parameters: tuple[Parameter, ...] = ()
+    advisories: tuple[Advisory, ...] = ()
 
     def get(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -100,15 +132,17 @@ class ParameterContract:
 
 
 class ContractError(NotebookInvalid):
-    """The parameters cell does not declare a plain-data contract."""
+    """The parameters cell cannot be read (syntax) or contradicts itself (mistyped literal)."""
 
 
 def parse_contract(source: str, *, cell_index: int | None, path: str,
                    strict: bool = True) -> ParameterContract:
     """Parse a parameters cell's source into a contract.
 
-    With ``strict``, anything but literal assignments (imports, calls, unknown annotations)
-    is a :class:`ContractError`; without, such statements are skipped as papermill would.
+    Imports, expressions and computed defaults are accepted (see the module docstring) and
+    reported as advisories. With ``strict``, a literal default that does not fit its
+    annotation is a :class:`ContractError`; without, that parameter is untyped, as papermill
+    would take it.
     """
     where = f"parameters cell (cell {cell_index})"
     python = source
@@ -124,22 +158,16 @@ def parse_contract(source: str, *, cell_index: int | None, path: str,
         except SyntaxError as exc:
             raise ContractError(path, f"{where} line {exc.lineno}: syntax error: {exc.msg}") \
                 from None
-    comments = _trailing_comments(python)
-    parameters: list[Parameter] = []
+    reader = _CellReader(python, _comments(python), strict=strict)
     for node in tree.body:
         try:
-            parameter = _parameter(node, comments)
-        except _Skip as skip:
-            if strict:
-                raise ContractError(path, f"{where} line {node.lineno}: {skip}",
-                                    hint="keep only `name: type = literal` lines there, "
-                                         "or run with --no-strict") from None
-            continue
-        if parameter.name in {p.name for p in parameters}:
-            raise ContractError(path, f"{where} line {node.lineno}: parameter "
-                                      f"'{parameter.name}' is declared twice")
-        parameters.append(parameter)
-    return ParameterContract(cell_index=cell_index, parameters=tuple(parameters))
+            reader.read(node)
+        except _Mistyped as problem:
+            raise ContractError(path, f"{where} line {node.lineno}: {problem}",
+                                hint="fix the default or the annotation, or run with "
+                                     "--no-strict") from None
+    return ParameterContract(cell_index=cell_index, parameters=tuple(reader.parameters.values()),
+                             advisories=tuple(reader.advisories))
 
 
 _STATEMENTS = {
@@ -152,39 +180,126 @@ _STATEMENTS = {
 }
 
 
-class _Skip(Exception):
-    """A statement that is not a plain-data parameter declaration."""
+class _Mistyped(Exception):
+    """A literal default that does not fit its own annotation."""
 
 
-def _parameter(node: ast.stmt, comments: dict[int, str]) -> Parameter:
-    if isinstance(node, ast.AnnAssign):
-        if not isinstance(node.target, ast.Name) or node.value is None:
-            raise _Skip("annotated parameters need a name and a default value")
-        name, value_node, annotation = node.target.id, node.value, node.annotation
-    elif isinstance(node, ast.Assign):
-        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-            raise _Skip("assign one name per line (no unpacking or chained assignment)")
-        name, value_node, annotation = node.targets[0].id, node.value, None
-    else:
-        kind = _STATEMENTS.get(type(node).__name__, f"a {type(node).__name__} statement")
-        raise _Skip(f"only parameter assignments are allowed here, found {kind}")
+class _Unknown(Exception):
+    """An annotation that is not a plain-data type."""
+
+
+@dataclass(frozen=True)
+class _Comments:
+    trailing: dict[int, str]  # line -> the comment ending it
+    above: dict[int, str]  # line -> the comment block on the lines right above it
+
+
+class _CellReader:
+    """Turns the statements of a parameters cell into parameters and advisories."""
+
+    def __init__(self, source: str, comments: _Comments, *, strict: bool) -> None:
+        self.source = source
+        self.comments = comments
+        self.strict = strict
+        self.parameters: dict[str, Parameter] = {}
+        self.advisories: list[Advisory] = []
+
+    def read(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            self._declare(node, node.target.id, node.value, node.annotation)
+        elif isinstance(node, ast.Assign):
+            self._assign(node)
+        elif isinstance(node, ast.AnnAssign):
+            self._advise("statement", node, "an annotation without a value declares no "
+                         "parameter; give it a default")
+        else:
+            kind = _STATEMENTS.get(type(node).__name__, f"a {type(node).__name__} statement")
+            self._advise("statement", node, f"{kind} in the parameters cell: it runs before the "
+                         "injected values; move it to the next cell")
+
+    def _assign(self, node: ast.Assign) -> None:
+        pairs: list[tuple[str, ast.expr | None]] = []
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                pairs.append((target.id, node.value))
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                values = node.value.elts if isinstance(node.value, (ast.Tuple, ast.List)) and \
+                    len(node.value.elts) == len(target.elts) else None
+                for i, element in enumerate(target.elts):
+                    if isinstance(element, ast.Name):
+                        pairs.append((element.id, values[i] if values else None))
+                self._advise("statement", node, "unpacking in the parameters cell: assign one "
+                             "name per line so each is typed")
+            else:
+                self._advise("statement", node, f"assigning to {ast.unparse(target)[:40]} "
+                             "declares no parameter; move it to the next cell")
+        for name, value in pairs:
+            self._declare(node, name, value, None)
+
+    def _declare(self, node: ast.stmt, name: str, value: ast.expr | None,
+                 annotation: ast.expr | None) -> None:
+        ptype: ParamType | None = None
+        if annotation is not None:
+            try:
+                ptype = _annotation_type(annotation, name)
+            except _Unknown as unknown:
+                self._advise("annotation", node, f"{unknown}; '{name}' is not type-checked",
+                             name)
+        literal, default = _literal(value)
+        source = "..." if value is None else " ".join(
+            (ast.get_source_segment(self.source, value) or ast.unparse(value)).split())
+        if not literal:
+            self._add(node, Parameter(name=name, type=ptype or ANY, default=None,
+                                      help=self._help(node), line=node.lineno,
+                                      typed=ptype is not None, computed=source,
+                                      annotated=ptype is not None))
+            if ptype is None:
+                self._advise("computed", node, f"parameter '{name}' has a computed default "
+                             f"({source[:40]}), so a given value cannot be type-checked: "
+                             f"annotate it ('{name}: str = ...') or compute it in the next "
+                             "cell from a literal parameter", name)
+            return
+        annotated = ptype is not None
+        typed = annotated or default is not None
+        if ptype is None:
+            ptype = _literal_type(default)
+        elif default is None and not ptype.optional:
+            ptype = ParamType(ptype.base, optional=True, item=ptype.item)  # PEP 484's rule
+        if not ptype.accepts(default):
+            if self.strict:
+                raise _Mistyped(f"the default of '{name}' ({default!r}) is not a {ptype}")
+            ptype, typed, annotated = ANY, False, False
+        self._add(node, Parameter(name=name, type=ptype, default=default,
+                                  help=self._help(node), line=node.lineno, typed=typed,
+                                  annotated=annotated))
+
+    def _add(self, node: ast.stmt, parameter: Parameter) -> None:
+        earlier = self.parameters.pop(parameter.name, None)
+        if earlier is not None:
+            self._advise("duplicate", node, f"parameter '{parameter.name}' is assigned again "
+                         f"(first on line {earlier.line}); the last assignment is its default",
+                         parameter.name)
+        self.parameters[parameter.name] = parameter
+
+    def _help(self, node: ast.stmt) -> str | None:
+        end = getattr(node, "end_lineno", None) or node.lineno
+        return self.comments.trailing.get(end) or self.comments.above.get(node.lineno)
+
+    def _advise(self, kind: AdvisoryKind, node: ast.stmt, message: str,
+                name: str | None = None) -> None:
+        self.advisories.append(Advisory(kind, node.lineno, message, name))
+
+
+def _literal(node: ast.expr | None) -> tuple[bool, Any]:
+    """(whether ``node`` is a plain-data literal, its value)."""
+    if node is None:
+        return False, None
     try:
-        default = ast.literal_eval(value_node)
+        value = ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise _Skip(f"the default of '{name}' is not a plain literal "
-                    f"({ast.unparse(value_node)[:40]})") from None
-    if not is_plain_data(default):
-        raise _Skip(f"the default of '{name}' is not plain data (str, int, float, bool, None, "
-                    f"list, dict)")
-    if annotation is not None:
-        ptype, typed = _annotation_type(annotation, name), True
-    else:
-        ptype, typed = _literal_type(default), default is not None
-    if not ptype.accepts(default):
-        raise _Skip(f"the default of '{name}' ({default!r}) is not a {ptype}")
-    end = getattr(node, "end_lineno", None) or node.lineno
-    return Parameter(name=name, type=ptype, default=default, help=comments.get(end),
-                     line=node.lineno, typed=typed)
+        return False, None
+    return (True, value) if is_plain_data(value) else (False, None)
 
 
 def _annotation_type(node: ast.expr, name: str) -> ParamType:
@@ -192,7 +307,7 @@ def _annotation_type(node: ast.expr, name: str) -> ParamType:
         try:
             node = ast.parse(node.value, mode="eval").body
         except SyntaxError:
-            raise _Skip(f"the annotation of '{name}' is not valid Python") from None
+            raise _Unknown(f"the annotation of '{name}' is not valid Python") from None
     if isinstance(node, ast.Constant) and node.value is None:
         return ParamType("any", optional=True)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
@@ -217,16 +332,17 @@ def _annotation_type(node: ast.expr, name: str) -> ParamType:
         if head in ("dict", "Dict") and len(args) == 2:
             key = _annotation_type(args[0], name)
             if key.base != "str":
-                raise _Skip(f"the annotation of '{name}': dict keys must be str")
+                raise _Unknown(f"the annotation of '{name}': dict keys must be str")
             return ParamType("dict", item=_annotation_type(args[1], name))
-    raise _Skip(f"the annotation of '{name}' ({ast.unparse(node)}) is not a plain data type "
-                f"(int, float, str, bool, list[...], dict[str, ...], or X | None)")
+    raise _Unknown(f"the annotation of '{name}' ({ast.unparse(node)}) is not a plain data type "
+                   f"(int, float, str, bool, list[...], dict[str, ...], or X | None)")
 
 
 def _union(members: list[ast.expr], name: str) -> ParamType:
     non_none = [_annotation_type(m, name) for m in members if not _is_none(m)]
     if len(non_none) != 1:
-        raise _Skip(f"the annotation of '{name}' mixes types; use one type, optionally | None")
+        raise _Unknown(f"the annotation of '{name}' mixes types; use one type, optionally "
+                       "| None")
     inner = non_none[0]
     return ParamType(inner.base, optional=len(non_none) < len(members) or inner.optional,
                      item=inner.item)
@@ -261,15 +377,31 @@ def is_plain_data(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def _trailing_comments(source: str) -> dict[int, str]:
-    """Map line number -> the comment ending that line (the parameter's help)."""
-    comments: dict[int, str] = {}
+def _comments(source: str) -> _Comments:
+    """Comments ending a line, and comment blocks standing on the lines right above one."""
+    trailing: dict[int, str] = {}
+    own_line: dict[int, str] = {}
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT:
                 text = token.string.lstrip("#").strip()
-                if text and token.line[: token.start[1]].strip():
-                    comments[token.start[0]] = text
-    except (tokenize.TokenError, IndentationError):
+                if token.line[: token.start[1]].strip():
+                    if text:
+                        trailing[token.start[0]] = text
+                elif text:
+                    own_line[token.start[0]] = text
+    except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
-    return comments
+    above: dict[int, str] = {}
+    for line in own_line:
+        if line + 1 in own_line:
+            continue  # not the last line of its block
+        block: list[str] = []
+        first = line
+        while first in own_line:
+            block.insert(0, own_line[first])
+            first -= 1
+        block = [text for text in block if not _CELL_TITLE.match(text)]
+        if block:
+            above[line + 1] = " ".join(block)
+    return _Comments(trailing, above)

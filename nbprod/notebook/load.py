@@ -8,6 +8,7 @@ older v4 minor versions are upgraded in memory, never on disk.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from ._nbformat import nbformat
 from .version import notebook_version
 
 PARAMETERS_TAG = "parameters"
+_CELL_ID = re.compile(r"[a-zA-Z0-9-_]{1,64}")
 INJECTED_TAG = "injected-parameters"
 
 
@@ -27,6 +29,7 @@ class Notebook:
     path: Path
     node: Any  # nbformat.NotebookNode (untyped library object)
     version: str
+    notes: tuple[str, ...] = ()  # what was normalized in memory to read it
 
     @property
     def cells(self) -> list[Any]:
@@ -66,12 +69,16 @@ def read_notebook(path: Path) -> Notebook:
             from None
     except OSError as exc:
         raise NotebookInvalid(shown, f"cannot read: {exc.strerror}") from None
-    node = parse_notebook(text, shown)
-    return Notebook(path=path, node=node, version=notebook_version(node))
+    notes: list[str] = []
+    node = parse_notebook(text, shown, notes)
+    return Notebook(path=path, node=node, version=notebook_version(node), notes=tuple(notes))
 
 
-def parse_notebook(text: str, shown: str) -> Any:
-    """Parse notebook JSON text into a validated v4 ``NotebookNode``."""
+def parse_notebook(text: str, shown: str, notes: list[str] | None = None) -> Any:
+    """Parse notebook JSON text into a validated v4 ``NotebookNode``.
+
+    What had to be normalized to read it (never on disk) is appended to ``notes``.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -86,6 +93,12 @@ def parse_notebook(text: str, shown: str) -> Any:
     major = data.get("nbformat")
     if major not in (3, 4):
         raise NotebookInvalid(shown, f"nbformat version {major!r} is not supported (3 or 4)")
+    if major == 4 and _ids_before_v45(data):
+        data = _as_v45(data)
+        if notes is not None:
+            notes.append(f"{shown} is marked nbformat 4.{data['_declared_minor']} but its cells "
+                         "carry ids (written by a newer tool): read as 4.5")
+        del data["_declared_minor"]
     # Validate the document as written first: nbformat's converters assume a sound structure.
     _validate(nbformat.from_dict(data), shown)
     try:
@@ -104,6 +117,34 @@ def parse_notebook(text: str, shown: str) -> Any:
                                      f"{str(exc)[:80]})") from None
     _validate(node, shown)
     return node
+
+
+def _ids_before_v45(data: dict[str, Any]) -> bool:
+    minor = data.get("nbformat_minor", 0)
+    cells = data.get("cells")
+    return isinstance(minor, int) and minor < 5 and isinstance(cells, list) and any(
+        isinstance(cell, dict) and "id" in cell for cell in cells)
+
+
+def _as_v45(data: dict[str, Any]) -> dict[str, Any]:
+    """A 4.0-4.4 document whose cells carry ids, as the 4.5 document it is: the ids a 4.5
+    reader accepts are kept, missing, malformed or repeated ones are generated (as nbformat's
+    own normalizer does), so JupyterLab's files are never refused for them."""
+    from nbformat.corpus.words import generate_corpus_id
+
+    seen: set[str] = set()
+    cells = []
+    for cell in data["cells"]:
+        if isinstance(cell, dict):
+            cell = dict(cell)
+            cell_id = cell.get("id")
+            if not (isinstance(cell_id, str) and _CELL_ID.fullmatch(cell_id)) or cell_id in seen:
+                cell_id = generate_corpus_id()
+            cell["id"] = cell_id
+            seen.add(cell_id)
+        cells.append(cell)
+    return {**data, "cells": cells, "nbformat_minor": 5,
+            "_declared_minor": data.get("nbformat_minor", 0)}
 
 
 def _validate(node: Any, shown: str) -> None:

@@ -64,8 +64,12 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
         else:
             ptype = parameter.type
         if given_value.raw:
+            # A name the notebook does not declare, or one whose default it computes without
+            # an annotation, reads its string as papermill would; a typed one by its type.
+            untyped = parameter is None or (parameter.computed is not None
+                                            and not parameter.typed)
             value = coerce_string(str(given_value.value), ptype, name, given_value.source,
-                                  papermill_style=parameter is None)
+                                  papermill_style=untyped)
         else:
             value = given_value.value
         if not is_plain_data(value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,9 @@ from . import db
 from .checks import CheckStore
 from .jobs import JobStore
 from .schema import environments, run_artifacts, run_values, runs
+
+# `nbprod show latest`, `nbprod diff latest~1 latest`: run ids start with a digit, never clash.
+_LATEST = re.compile(r"latest(?:~(\d{1,6}))?")
 
 
 class Registry:
@@ -154,16 +158,26 @@ class Registry:
     # -- reading ---------------------------------------------------------------------------
 
     def resolve_id(self, ref: str) -> str:
-        """A full run id from an id, a prefix, or the random suffix (``k3m9x2``)."""
+        """A full run id from an id, a prefix, the random suffix (``k3m9x2``), or ``latest``
+        (the newest run) and ``latest~N`` (the one N runs before it)."""
         return self._resolve(runs.c.run_id, ref, "run", "`nbprod runs` lists them")
 
     def resolve_sweep_id(self, ref: str) -> str:
-        """A full sweep id from an id, a prefix, or its random suffix."""
+        """A full sweep id from an id, a prefix, its random suffix, or ``latest[~N]``."""
         return self._resolve(runs.c.sweep_id, ref, "sweep",
                              "the sweep's table and `nbprod sweep --json` show its id")
 
     def _resolve(self, column: sa.Column[Any], ref: str, noun: str, hint: str) -> str:
+        latest = _LATEST.fullmatch(ref)
         with db.reading(self.engine, self.url) as conn:
+            if latest:
+                back = int(latest.group(1) or 0)
+                found = conn.execute(sa.select(column).distinct().where(column.is_not(None))
+                                     .order_by(column.desc()).offset(back).limit(1)).scalar()
+                if found is None:
+                    raise NotFound(f"no {noun} is '{ref}' (there are fewer than {back + 1})",
+                                   hint=hint)
+                return str(found)
             exact = conn.execute(sa.select(column).where(column == ref).limit(1)).first()
             if exact:
                 return str(exact[0])

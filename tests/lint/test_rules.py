@@ -30,6 +30,8 @@ EXPECTED: dict[str, tuple[int | None, int | None]] = {
     "NBP104": (0, 2),
     "NBP105": (0, 2),
     "NBP106": (0, 1),
+    "NBP107": (0, 2),
+    "NBP108": (0, 1),
     "NBP201": (1, None),
     "NBP202": (2, None),
     "NBP203": (1, None),

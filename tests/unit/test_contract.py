@@ -130,38 +130,21 @@ def test_contract_json_shape() -> None:
     contract = _contract("alpha: float = 0.5  # strength\nlimit: int | None = None\n")
 
     assert contract.to_json() == [
-        {"name": "alpha", "type": "float", "default": 0.5, "help": "strength", "typed": True},
-        {"name": "limit", "type": "int | None", "default": None, "help": None, "typed": True},
+        {"name": "alpha", "type": "float", "default": 0.5, "help": "strength", "typed": True,
+         "annotated": True, "computed": None},
+        {"name": "limit", "type": "int | None", "default": None, "help": None, "typed": True,
+         "annotated": True, "computed": None},
     ]
 
 
 @pytest.mark.parametrize(("source", "line", "says"), [
-    ("import os\nx = 1", 1, "found an import"),
-    ("x = 1\nfrom pathlib import Path", 2, "found an import"),
-    ("x = len('abc')", 1, "the default of 'x' is not a plain literal (len('abc'))"),
-    ("x = 1\nprint(x)", 2, "found an expression"),
-    ("a = b = 1", 1, "assign one name per line"),
-    ("a, b = 1, 2", 1, "assign one name per line"),
-    ("x.y = 1", 1, "assign one name per line"),
-    ("x += 1", 1, "found an augmented assignment (+=)"),
-    ("x: int", 1, "annotated parameters need a name and a default value"),
-    ("path: Path = 'data.csv'", 1, "the annotation of 'path' (Path) is not a plain data type"),
-    ("x: int | str = 1", 1, "mixes types"),
-    ("x: dict[int, str] = {}", 1, "dict keys must be str"),
-    ("x: 'in t' = 1", 1, "the annotation of 'x' is not valid Python"),
     ("n: int = 'five'", 1, "the default of 'n' ('five') is not a int"),
     ("n: int = True", 1, "the default of 'n' (True) is not a int"),
-    ("n: int = None", 1, "the default of 'n' (None) is not a int"),
-    ("ids: list[int] = [1, 'a']", 1, "is not a list[int]"),
-    ("x = (1, 2)", 1, "the default of 'x' is not plain data"),
-    ("x = {1, 2}", 1, "the default of 'x' is not plain data"),
-    ("x = b'raw'", 1, "the default of 'x' is not plain data"),
-    ("x = {1: 'a'}", 1, "the default of 'x' is not plain data"),
-    ("x = 1e400", 1, "the default of 'x' is not plain data"),
-    ("if True:\n    x = 1", 1, "found an if statement"),
+    ("x = 1\nids: list[int] = [1, 'a']", 2, "is not a list[int]"),
+    ("flag: bool = 0", 1, "the default of 'flag' (0) is not a bool"),
 ])
-def test_strict_refuses_what_is_not_a_plain_declaration(source: str, line: int,
-                                                        says: str) -> None:
+def test_strict_refuses_a_literal_that_contradicts_its_annotation(source: str, line: int,
+                                                                  says: str) -> None:
     with pytest.raises(ContractError) as info:
         _contract(source)
 
@@ -173,12 +156,97 @@ def test_strict_refuses_what_is_not_a_plain_declaration(source: str, line: int,
     assert info.value.exit_code == EXIT_INVALID_INPUT
 
 
-def test_duplicate_names_are_refused() -> None:
-    with pytest.raises(ContractError) as info:
-        _contract("x = 1\ny = 2\nx: int = 3\n")
+@pytest.mark.parametrize(("source", "names", "kind", "says"), [
+    ("import os\nx = 1", ["x"], "statement", "an import in the parameters cell"),
+    ("x = 1\nfrom pathlib import Path", ["x"], "statement", "an import"),
+    ("x = 1\nprint(x)", ["x"], "statement", "an expression"),
+    ("x.y = 1", [], "statement", "assigning to x.y declares no parameter"),
+    ("x += 1", [], "statement", "an augmented assignment (+=)"),
+    ("x: int", [], "statement", "an annotation without a value"),
+    ("if True:\n    x = 1", [], "statement", "an if statement"),
+    ("a, b = 1, 2", ["a", "b"], "statement", "unpacking"),
+    ("x = len('abc')", ["x"], "computed", "parameter 'x' has a computed default (len('abc'))"),
+    ("x = (1, 2)", ["x"], "computed", "computed default ((1, 2))"),
+    ("x = {1, 2}", ["x"], "computed", "computed default"),
+    ("x = b'raw'", ["x"], "computed", "computed default"),
+    ("x = {1: 'a'}", ["x"], "computed", "computed default"),
+    ("x = 1e400", ["x"], "computed", "computed default"),
+    ("path: Path = 'data.csv'", ["path"], "annotation",
+     "the annotation of 'path' (Path) is not a plain data type"),
+    ("x: int | str = 1", ["x"], "annotation", "mixes types"),
+    ("x: dict[int, str] = {}", ["x"], "annotation", "dict keys must be str"),
+    ("x: 'in t' = 1", ["x"], "annotation", "the annotation of 'x' is not valid Python"),
+    ("x = 1\ny = 2\nx = 3\n", ["y", "x"], "duplicate",
+     "parameter 'x' is assigned again (first on line 1)"),
+])
+def test_what_papermill_runs_is_read_with_advice(source: str, names: list[str], kind: str,
+                                                 says: str) -> None:
+    contract = _contract(source)
 
-    assert info.value.one_line() == \
-        "nb.ipynb: parameters cell (cell 3) line 3: parameter 'x' is declared twice"
+    assert contract.names == names
+    advice = [a for a in contract.advisories if a.kind == kind]
+    assert advice, contract.advisories
+    assert says in advice[0].message
+
+
+def test_chained_and_literal_unpacking_declare_typed_parameters() -> None:
+    contract = _contract("a = b = 1\nc, d = 'x', 2.5\n")
+
+    assert [(p.name, str(p.type), p.default) for p in contract.parameters] == [
+        ("a", "int", 1), ("b", "int", 1), ("c", "str", "x"), ("d", "float", 2.5)]
+
+
+def test_computed_defaults_are_parameters_typed_by_their_annotation() -> None:
+    contract = _contract(
+        "import os\n"
+        "from tempfile import TemporaryDirectory\n"
+        "DEFAULT_SEED = 7\n"
+        "SEED = DEFAULT_SEED  # random seed\n"
+        "data_dir: str = os.path.join('a', 'b')\n"
+        "tmp_dir = TemporaryDirectory()\n")
+
+    assert contract.names == ["DEFAULT_SEED", "SEED", "data_dir", "tmp_dir"]
+    seed, data_dir, tmp_dir = (contract.get(n) for n in ("SEED", "data_dir", "tmp_dir"))
+    assert seed is not None and seed.computed == "DEFAULT_SEED" and seed.default is None
+    assert (str(seed.type), seed.typed, seed.help) == ("any", False, "random seed")
+    assert data_dir is not None and (str(data_dir.type), data_dir.typed) == ("str", True)
+    assert data_dir.computed == "os.path.join('a', 'b')"
+    assert tmp_dir is not None and tmp_dir.computed == "TemporaryDirectory()"
+    # advice: two imports, and the computed defaults without an annotation (SEED, tmp_dir)
+    assert [(a.kind, a.line) for a in contract.advisories] == [
+        ("statement", 1), ("statement", 2), ("computed", 4), ("computed", 6)]
+
+
+def test_none_default_makes_an_annotation_optional() -> None:
+    parameter = _one("start: str = None")
+
+    assert str(parameter.type) == "str | None"
+    assert parameter.typed
+
+
+def test_non_strict_takes_a_mistyped_literal_untyped() -> None:
+    contract = _contract("n: int = 'five'\ny = 'kept'  # help\n", strict=False)
+
+    assert contract.names == ["n", "y"]
+    n = contract.get("n")
+    assert n is not None and (str(n.type), n.typed, n.default) == ("any", False, "five")
+    assert contract.get("y").help == "help"  # type: ignore[union-attr]
+
+
+def test_help_from_a_comment_above_unless_it_titles_the_cell() -> None:
+    contract = _contract(
+        "# Parameters\n"
+        "alpha = 0.1\n"
+        "\n"
+        "# number of rows to read\n"
+        "# (None reads all)\n"
+        "limit = None\n"
+        "# separated by a blank line\n"
+        "\n"
+        "beta = 2  # beside wins\n")
+
+    assert [p.help for p in contract.parameters] == [
+        None, "number of rows to read (None reads all)", "beside wins"]
 
 
 def test_syntax_error_names_the_line() -> None:
@@ -187,23 +255,6 @@ def test_syntax_error_names_the_line() -> None:
 
     message = info.value.one_line()
     assert message.startswith("nb.ipynb: parameters cell (cell 3) line 2: syntax error")
-
-
-def test_non_strict_skips_what_it_cannot_read() -> None:
-    contract = _contract(
-        "import os\n"
-        "x: int = 1\n"
-        "data_dir = os.path.join('a', 'b')\n"
-        "a = b = 2\n"
-        "c, d = 3, 4\n"
-        "path: Path = 'x.csv'\n"
-        "n: int = 'five'\n"
-        "y = 'kept'  # help\n",
-        strict=False,
-    )
-
-    assert contract.names == ["x", "y"]
-    assert contract.get("y").help == "help"  # type: ignore[union-attr]
 
 
 def test_empty_and_comment_only_cells_declare_nothing() -> None:
@@ -233,32 +284,19 @@ def test_contract_of_without_parameters_cell_is_empty(
     assert contract.parameters == ()
 
 
-def test_several_parameters_cells_are_an_error_in_strict(
-        notebook_with: Callable[..., Notebook]) -> None:
-    notebook = notebook_with(code("x = 1", "parameters"), code("y = 2"),
-                             code("z = 3", "parameters"))
-
-    with pytest.raises(ContractError) as info:
-        contract_of(notebook)
-
-    message = info.value.one_line()
-    assert message.startswith(f"{notebook.path}: cells 0, 2 are all tagged 'parameters'")
-    assert "keep the tag on one cell" in message
-
-
-def test_several_parameters_cells_use_the_first_without_strict(
+def test_several_parameters_cells_use_the_first(
         notebook_with: Callable[..., Notebook]) -> None:
     notebook = notebook_with(code("x = 1", "parameters"), code("z = 3", "parameters"))
 
-    contract = contract_of(notebook, strict=False)
-
-    assert contract.cell_index == 0
-    assert contract.names == ["x"]
+    for strict in (True, False):
+        contract = contract_of(notebook, strict=strict)
+        assert contract.cell_index == 0
+        assert contract.names == ["x"]
 
 
 def test_contract_of_error_names_the_notebook_file(
         notebook_with: Callable[..., Notebook]) -> None:
-    notebook = notebook_with(code("x = 1"), code("import os\nx = 1", "parameters"))
+    notebook = notebook_with(code("x = 1"), code("x: int = 'one'", "parameters"))
 
     with pytest.raises(ContractError) as info:
         contract_of(notebook)

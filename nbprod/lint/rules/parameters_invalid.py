@@ -1,4 +1,4 @@
-"""NBP106: the parameters cell holds something other than literal assignments."""
+"""NBP106: the parameters cell cannot be read, or a default contradicts its annotation."""
 
 from __future__ import annotations
 
@@ -11,23 +11,22 @@ _LINE = re.compile(r"line (\d+)")
 
 
 class InvalidParametersCell:
-    """The parameters cell must declare plain-data parameters only.
+    """The parameters cell must parse, and each literal default must fit its annotation.
 
-    ``nbprod run`` parses it into a typed contract: each statement must be
-    ``name: type = literal`` or ``name = literal`` with str, int, float, bool, None, or lists
-    and dicts of those. Imports, calls (``pd.Timestamp(...)``), unpacking and unknown
-    annotations (``Path``) are refused unless the run passes ``--no-strict``. Move computed
-    values to the next cell, derived from the plain parameters.
+    ``nbprod run`` reads the cell into a typed contract. It accepts what papermill runs
+    (imports, computed defaults: see NBP107 and NBP108), but refuses two things before any
+    kernel starts: a syntax error, and (unless the run passes ``--no-strict``) a literal
+    default that contradicts its own annotation — the annotation is what ``-p`` values are
+    checked against, so one of the two is wrong.
 
-    Bad:  ``start = pd.Timestamp("2024-01-01")`` in the parameters cell.
-    Good: ``start: str = "2024-01-01"`` there, and ``start_ts = pd.Timestamp(start)`` in the
-          next cell.
+    Bad:  ``n_rows: int = "all"``
+    Good: ``n_rows: int | None = None  # None reads all rows``
     """
 
     code = "NBP106"
     name = "invalid-parameters-cell"
     severity: Severity = "error"
-    summary = "the parameters cell is not a plain-data contract"
+    summary = "the parameters cell does not parse, or a default contradicts its annotation"
 
     def check(self, notebook: LintNotebook, context: LintContext) -> Iterator[Finding]:
         error = notebook.strict_contract_error()

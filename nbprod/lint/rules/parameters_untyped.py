@@ -29,7 +29,8 @@ class UntypedParameter:
         if isinstance(contract, Exception) or contract.cell_index is None:
             return  # no parameters cell (NBP101) or an unreadable one (NBP106)
         for parameter in contract.parameters:
-            if not parameter.typed:
+            if not parameter.typed and parameter.default is None and \
+                    parameter.computed is None:  # computed: NBP107
                 yield finding(self, notebook, f"parameter '{parameter.name}' defaults to None "
                               f"without a type: annotate it, e.g. '{parameter.name}: int | None "
                               "= None'", cell=contract.cell_index, line=parameter.line)
