@@ -198,7 +198,7 @@ class _CellReader:
     """Turns the statements of a parameters cell into parameters and advisories."""
 
     def __init__(self, source: str, comments: _Comments, *, strict: bool) -> None:
-        self.source = source
+        self.lines = source.splitlines()
         self.comments = comments
         self.strict = strict
         self.parameters: dict[str, Parameter] = {}
@@ -247,8 +247,7 @@ class _CellReader:
                 self._advise("annotation", node, f"{unknown}; '{name}' is not type-checked",
                              name)
         literal, default = _literal(value)
-        source = "..." if value is None else " ".join(
-            (ast.get_source_segment(self.source, value) or ast.unparse(value)).split())
+        source = "..." if value is None else self._segment(value)
         if not literal:
             self._add(node, Parameter(name=name, type=ptype or ANY, default=None,
                                       help=self._help(node), line=node.lineno,
@@ -273,6 +272,22 @@ class _CellReader:
         self._add(node, Parameter(name=name, type=ptype, default=default,
                                   help=self._help(node), line=node.lineno, typed=typed,
                                   annotated=annotated))
+
+    def _segment(self, node: ast.expr) -> str:
+        """The source of ``node`` as written, on one line (ast.get_source_segment splits the
+        whole cell on every call)."""
+        end_line, end_col = node.end_lineno, node.end_col_offset
+        if end_line is None or end_col is None or end_line > len(self.lines):
+            return ast.unparse(node)
+        lines = self.lines[node.lineno - 1:end_line]
+        # col offsets count UTF-8 bytes
+        if len(lines) == 1:
+            text = lines[0].encode()[node.col_offset:end_col].decode(errors="replace")
+        else:
+            lines[0] = lines[0].encode()[node.col_offset:].decode(errors="replace")
+            lines[-1] = lines[-1].encode()[:end_col].decode(errors="replace")
+            text = " ".join(lines)
+        return " ".join(text.split())
 
     def _add(self, node: ast.stmt, parameter: Parameter) -> None:
         earlier = self.parameters.pop(parameter.name, None)

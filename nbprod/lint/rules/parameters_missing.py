@@ -34,11 +34,20 @@ class MissingParametersCell:
 
 def _looks_like_parameters(source: str) -> bool:
     """Whether a cell holds only literal assignments (so --fix may tag it)."""
-    from ...notebook.contract import ContractError, parse_contract
+    import ast
 
-    if not source.strip():
-        return False
     try:
-        return bool(parse_contract(source, cell_index=0, path="", strict=True).parameters)
-    except ContractError:
+        tree = ast.parse(source)
+    except SyntaxError:
         return False
+    if not tree.body:
+        return False
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if value is None:
+            return False
+        try:
+            ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+    return True
