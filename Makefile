@@ -6,9 +6,15 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test check unit bench clean constraints
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# Two stages, so `make demo` installs only what running the example needs (nbprod and its
+# `examples` extra); `make test` adds the development tools and test services on top.
+$(VENV)/.installed-run: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[examples]'
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
@@ -19,7 +25,7 @@ setup: $(VENV)/.installed
 # a version, run it, promote it behind its gates, run what staging points at. Idempotent: the
 # same notebooks build the same version, and promoting it again is a no-op.
 DEMO_VERSION := .nbprod/demo-version
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed-run
 	@echo "== 1/6 lint: production-readiness rules and ruff on every notebook"
 	$(NBPROD) lint
 	@echo "== 2/6 test: run each notebook with the job's test parameters"
