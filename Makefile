@@ -10,6 +10,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# What a wheel install does (an editable one skips data-files): enable the server extension.
+	install -D -m 644 jupyter-config/server-config/nbprod.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbprod.json
 	touch $@
 
 setup: $(VENV)/.installed

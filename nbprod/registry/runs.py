@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import NotFound
 from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
-from . import db
+from . import db, listing
 from .checks import CheckStore
 from .jobs import JobStore
 from .schema import environments, run_artifacts, run_values, runs
@@ -207,6 +207,27 @@ class Registry:
         return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
                 for row in rows]
 
+    def page_runs(self, filters: Mapping[str, str | None], *, before: str | None = None,
+                  after: str | None = None, limit: int = 50
+                  ) -> tuple[list[RunRecord], listing.PageIds]:
+        """One page of runs matching ``filters`` exactly, newest first (see listing.py)."""
+        with db.reading(self.engine, self.url) as conn:
+            page = listing.page_ids(conn, filters, before=before, after=after, limit=limit)
+        return self.list_runs(run_ids=page.run_ids) if page.run_ids else [], page
+
+    def distinct(self, column: str) -> list[str]:
+        """Distinct notebooks or users that have runs, sorted."""
+        with db.reading(self.engine, self.url) as conn:
+            return listing.distinct(conn, column)
+
+    def value_series(self, notebook: str, name: str,
+                     limit: int = 200) -> list[listing.SeriesPoint]:
+        with db.reading(self.engine, self.url) as conn:
+            return listing.value_series(conn, notebook, name, limit)
+
+    def value_names(self, notebook: str) -> list[str]:
+        with db.reading(self.engine, self.url) as conn:
+            return listing.value_names(conn, notebook)
 
     def latest_run_id(self, notebook: str, state: str = "succeeded") -> str | None:
         """The newest run id of ``notebook`` in ``state`` (one query, no values)."""
