@@ -97,6 +97,8 @@ def _table(title: str, values: dict[str, Any]) -> str:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 200 else text[:199] + "…"
 

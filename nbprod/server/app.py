@@ -77,14 +77,13 @@ class NbprodApp(ExtensionAppJinjaMixin, ExtensionApp):
         self.state = ProjectState(root.expanduser())
         self.tasks = TaskRunner(self.workers, self.log)
         self.reads = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="nbprod-api")
-        settings = self.state.settings()
         from .identity import NbprodIdentityProvider
 
         provider = self.serverapp.identity_provider
         if isinstance(provider, NbprodIdentityProvider):
             provider.declared = self.state.users
-        self.log.info("nbprod: serving project %s (registry %s)", settings.project_root,
-                      _shown(settings.registry_url))
+        self.log.info("nbprod: the dashboard is at %snbprod/ for the project around %s",
+                      self.serverapp.base_url, root)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())
@@ -104,46 +103,50 @@ class NbprodApp(ExtensionAppJinjaMixin, ExtensionApp):
 
 
 class ProjectState:
-    """The project's settings and open registry/store, re-read when the settings file
-    changes (a roles edit applies without a restart)."""
+    """The project's settings, read on first use and again when their file changes (a roles
+    edit applies without a restart), and its registry and store, opened on the first request
+    that needs them: a Jupyter server started in a folder nobody browses nbprod for gets no
+    ``.nbprod/`` there. A settings problem is the answer to each request, not a failed start.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._settings = load_settings(root, env=os.environ)
-        self._stamp = _stamp(self._settings)
-        self._project = api.open_project(self._settings, os.environ)
-        self._users = server_users(self._settings)
+        self._settings: Settings | None = None
+        self._stamp: Any = None
+        self._users: dict[str, str] = {}
+        self._project: api.Project | None = None
 
     def settings(self) -> Settings:
-        self._refresh()
-        return self._settings
-
-    def project(self) -> api.Project:
-        self._refresh()
-        return self._project
+        with self._lock:
+            if self._settings is None or _stamp(self._settings) != self._stamp:
+                settings = load_settings(self.root, env=os.environ)
+                users = server_users(settings)
+                self._settings, self._stamp, self._users = settings, _stamp(settings), users
+            return self._settings
 
     def users(self) -> dict[str, str]:
         """``[tool.nbprod.server.users]`` as the settings say now."""
-        self._refresh()
+        self.settings()
         return self._users
 
-    def _refresh(self) -> None:
+    def project(self) -> api.Project:
+        settings = self.settings()
         with self._lock:
-            if _stamp(self._settings) == self._stamp:
-                return
-            settings = load_settings(self.root, env=os.environ)
-            if (settings.registry_url, settings.store_url) != \
-                    (self._settings.registry_url, self._settings.store_url):
-                # Runs in progress keep the project they started with; it closes with them.
-                self._project = api.open_project(settings, os.environ)
-            else:
-                self._project = _with_settings(self._project, settings)
-            self._users = server_users(settings)
-            self._settings, self._stamp = settings, _stamp(settings)
+            current = self._project
+            if current is None or current.settings is None or \
+                    (current.settings.registry_url, current.settings.store_url) != \
+                    (settings.registry_url, settings.store_url):
+                # A registry or store that changed is opened anew; the one before stays open
+                # for the runs still using it.
+                current = self._project = api.open_project(settings, os.environ)
+            elif current.settings is not settings:
+                current = self._project = _with_settings(current, settings)
+            return current
 
     def close(self) -> None:
-        self._project.close()
+        if self._project is not None:
+            self._project.close()
 
 
 def _with_settings(project: api.Project, settings: Settings) -> api.Project:
@@ -159,13 +162,3 @@ def _stamp(settings: Settings) -> Any:
         return (path, path.stat().st_mtime_ns) if path is not None else None
     except OSError:
         return (path, None)
-
-
-def _shown(url: str) -> str:
-    """A registry URL without its password."""
-    import sqlalchemy as sa
-
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable URL)"

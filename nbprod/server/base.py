@@ -95,6 +95,13 @@ def error_status(exc: BaseException | None, status: int) -> tuple[int, dict[str,
                  "message": "internal error (a bug in nbprod); the server log has the details"}
 
 
+def is_local_path(path: str) -> bool:
+    """Whether a browser reads ``path`` as a path on this server: no scheme, no host (``//``,
+    ``/\\`` and control characters can make it another site's)."""
+    return path.startswith("/") and not path.startswith("//") and "\\" not in path and \
+        not any(ord(c) < 0x20 or ord(c) == 0x7f for c in path)
+
+
 _REASONS = {400: "bad request", 403: "forbidden", 404: "not found", 405: "method not allowed",
             500: "internal error"}
 
@@ -154,8 +161,7 @@ class NbprodHandler(ExtensionHandlerMixin, JupyterHandler):
 
     def local_redirect(self, path: str, status: int = 303) -> None:
         """Redirect to a path on this server (never to another site)."""
-        if not path.startswith("/") or path.startswith("//") or "\\" in path or \
-                any(ord(c) < 0x20 for c in path):
+        if not is_local_path(path):
             raise web.HTTPError(400, "refusing to redirect outside this server")
         self.redirect(path, status=status)
 

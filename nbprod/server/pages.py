@@ -106,8 +106,11 @@ def _compare_data(project: api.Project, refs: list[str], value: str | None) -> d
     comparison = compare_runs(project, refs)
     notebook = comparison.runs[0].notebook
     names = browse.value_names(project, notebook)
+    # Default to a value that differs between the compared runs: the one worth a chart.
     numeric = [r.name for r in comparison.rows if r.section == "values" and r.name in names]
-    chosen = value if value in names else next(iter(numeric or names), None)
+    differing = [r.name for r in comparison.differing() if r.section == "values" and
+                 r.name in names]
+    chosen = value if value in names else next(iter(differing or numeric or names), None)
     series = browse.value_series(project, notebook, chosen) if chosen else []
     return {"comparison": comparison, "notebook": notebook, "value_names": names,
             "value": chosen, "series": series}

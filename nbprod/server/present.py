@@ -71,6 +71,15 @@ def number(value: Any) -> str:
     return short(value, 32)
 
 
+def precise(value: Any) -> str:
+    """A value for a side-by-side comparison: floats to 10 significant digits."""
+    if value is None:
+        return NONE
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return short(value, 60)
+
+
 def size(value: int | None) -> str:
     if value is None:
         return NONE
@@ -94,4 +103,5 @@ def pairs(mapping: dict[str, Any], limit: int = 3) -> str:
 
 
 FILTERS = {"duration": duration, "ago": ago, "when": when, "short": short, "number": number,
+           "precise": precise,
            "size": size, "sha": sha, "pairs": pairs}
