@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -41,6 +42,9 @@ do comes from [tool.nbprod.roles]: viewers, runners, approvers, promote (per sta
                    "[tool.nbprod.server.users]; start nothing.")
 @click.pass_context
 def serve_command(ctx: click.Context, folder: Path | None, new_token: str | None) -> int:
+    if importlib.util.find_spec("jupyter_server") is None:
+        raise InvalidInput("nbprod serve needs jupyter_server, which is not installed",
+                           hint="pip install 'nbprod[server]' (JupyterLab brings it too)")
     if new_token is not None:
         return _new_token(new_token)
     target = str((folder or Path.cwd()).resolve())

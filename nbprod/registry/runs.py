@@ -200,20 +200,18 @@ class Registry:
         query = _filtered(sa.select(runs), notebook=notebook, state=state, run_ids=run_ids,
                           sweep_id=sweep_id, limit=limit)
         with db.reading(self.engine, self.url) as conn:
-            rows = conn.execute(query).all()
-            ids = [r.run_id for r in rows]
-            values = _grouped(conn, run_values, ids)
-            artifacts = _grouped(conn, run_artifacts, ids)
-        return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
-                for row in rows]
+            return _records(conn, query)
 
     def page_runs(self, filters: Mapping[str, str | None], *, before: str | None = None,
                   after: str | None = None, limit: int = 50
                   ) -> tuple[list[RunRecord], listing.PageIds]:
-        """One page of runs matching ``filters`` exactly, newest first (see listing.py)."""
+        """One page of runs matching ``filters`` exactly, newest first (see listing.py), read
+        in one snapshot."""
         with db.reading(self.engine, self.url) as conn:
             page = listing.page_ids(conn, filters, before=before, after=after, limit=limit)
-        return self.list_runs(run_ids=page.run_ids) if page.run_ids else [], page
+            if not page.run_ids:
+                return [], page
+            return _records(conn, _filtered(sa.select(runs), run_ids=page.run_ids)), page
 
     def distinct(self, column: str) -> list[str]:
         """Distinct notebooks or users that have runs, sorted."""
@@ -254,6 +252,16 @@ def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str 
     if limit:
         query = query.limit(limit)
     return query
+
+
+def _records(conn: Connection, query: sa.Select[Any]) -> list[RunRecord]:
+    """The runs ``query`` selects, with their values and artifacts."""
+    rows = conn.execute(query).all()
+    ids = [r.run_id for r in rows]
+    values = _grouped(conn, run_values, ids)
+    artifacts = _grouped(conn, run_artifacts, ids)
+    return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
+            for row in rows]
 
 
 def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row[Any]]]:

@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .conftest import SMALL_SETTINGS, Server, small_project, start_server, user_tokens, \
-    write_settings
+from .conftest import (
+    SMALL_SETTINGS,
+    Server,
+    small_project,
+    start_server,
+    user_tokens,
+    write_settings,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
