@@ -35,7 +35,8 @@ class Task:
         self.target = target
         self._lock = threading.Lock()
         self._fields: dict[str, Any] = {"state": "queued", "run_id": None,
-                                        "job_run_id": None, "step": None, "steps_done": 0,
+                                        "job_run_id": None, "notebook": None, "step": None,
+                                        "steps_done": 0,
                                         "steps_total": None, "cell": None, "cells": None,
                                         "label": "waiting for a free worker",
                                         "result": None, "error": None}
@@ -73,16 +74,19 @@ class Task:
 class _Progress(api.RunObserver):
     """Feeds a run's progress (cell N of M) into its task."""
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, steps: list[str] | None = None) -> None:
         self.task = task
+        self.steps = steps or []
         self.position = 0
 
     def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:
         self.position = 0
+        done = int(self.task.snapshot()["steps_done"])
+        step = self.steps[min(done, len(self.steps) - 1)] if self.steps else None
         # cells comes with the first cell: the executed notebook's count (with the injected
         # parameters cell), which the input's total_cells does not know.
-        self.task.update(run_id=run_id, cell=0, cells=None, label="starting the kernel",
-                         step=self.task.snapshot()["step"] or notebook)
+        self.task.update(run_id=run_id, notebook=notebook, step=step, cell=0, cells=None,
+                         label="starting the kernel")
 
     def cell_started(self, index: int | None, total: int, label: str) -> None:
         self.position += 1
@@ -177,11 +181,10 @@ def job_work(project: api.Project, spec: Any,
             task.update(job_run_id=job_run.job_run_id)
 
         def on_step(step: StepResult) -> None:
-            done = int(task.snapshot()["steps_done"]) + 1
-            task.update(steps_done=done, step=step.step)
+            task.update(steps_done=int(task.snapshot()["steps_done"]) + 1)
 
-        job_run = run_job(project, spec, request, _Progress(task), on_step=on_step,
-                          on_start=on_start)
+        job_run = run_job(project, spec, request, _Progress(task, [s.name for s in spec.steps]),
+                          on_step=on_step, on_start=on_start)
         return {"state": job_run.state, "job_run_id": job_run.job_run_id,
                 "failure": job_run.failure.to_json() if job_run.failure else None}
     return work

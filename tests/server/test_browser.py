@@ -315,6 +315,26 @@ def test_a_running_run_shows_its_progress_then_its_final_state(
     _shot(alice, "13-run-finished")
 
 
+def test_a_running_job_run_shows_its_step_then_its_final_state(
+        dashboard: dict[str, Any], alice: Any) -> None:
+    alice.goto(dashboard["server"].url("/nbprod/jobs/pipeline"))
+    alice.select_option("#run-job-form select", "version:1")
+    alice.check("#run-job-form input[name=test]")
+    alice.click("#run-job-form button[type=submit]")
+    alice.wait_for_url(re.compile(r".*/nbprod/job-runs/\d{8}-.*"))
+    assert alice.locator("#flash").inner_text() == "started job pipeline"
+    alice.wait_for_function(
+        "() => /step [1-3] of 3 \\((prepare|train|evaluate)\\) · cell [0-9]+ of [0-9]+/.test("
+        "document.querySelector('#progress [data-field=where]').textContent)", timeout=60000)
+    alice.wait_for_selector("#steps tr .state-running", timeout=30000)  # the step now running
+    _shot(alice, "15-job-run-live")
+    alice.wait_for_selector("#run-state .state-succeeded", timeout=180000)
+    steps = alice.locator("#steps tbody tr")
+    assert steps.count() == 3
+    assert alice.locator("#steps .state-succeeded").count() == 3
+    _shot(alice, "16-job-run-finished")
+
+
 def test_xss_payloads_in_a_run_execute_nowhere(dashboard: dict[str, Any]) -> None:
     server, canary = dashboard["server"], dashboard["canary"]
     context, page = _login(dashboard["browser"], server, "carol")

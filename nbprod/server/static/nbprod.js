@@ -23,12 +23,23 @@
       var where = p.cells ? "cell " + (p.cell || 0) + " of " + p.cells : "starting";
       if (p.steps_total) {
         where = "step " + Math.min((p.steps_done || 0) + 1, p.steps_total) + " of " +
-          p.steps_total + " · " + where;
+          p.steps_total + (p.step ? " (" + p.step + ")" : "") + " · " + where;
       }
       text(box.querySelector("[data-field=where]"), p.final ? p.state : where);
       text(box.querySelector("[data-field=label]"), p.label || "");
       text(box.querySelector("[data-field=elapsed]"), duration(p.elapsed));
       if (bar && p.cells) { bar.max = p.cells; bar.value = p.cell || 0; }
+      (p.steps || []).forEach(function (step) {  // a job run's steps, as they finish
+        var row = document.querySelector("tr[data-step='" + CSS.escape(step.step) + "']");
+        var cell = row && row.querySelector("[data-field=state]");
+        var state = step.state === "pending" && step.step === p.step ? "running" : step.state;
+        if (cell && cell.textContent.trim() !== state) {
+          var badge = document.createElement("span");
+          badge.className = "badge state-" + state;
+          badge.textContent = state;
+          cell.replaceChildren(badge);
+        }
+      });
       if (box.hasAttribute("data-follow") && (p.run_id || p.job_run_id)) {
         source.close();
         window.location.reload();  // the task page redirects to its run once it has one
