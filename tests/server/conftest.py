@@ -167,21 +167,22 @@ class Server:
 
 
 def start_server(root: Path, tmp: Path, tokens: dict[str, str],
-                 env: dict[str, str] | None = None) -> Server:
+                 env: dict[str, str] | None = None, base_url: str = "/") -> Server:
     """Start ``python -m nbprod.server ROOT`` and wait until it answers."""
     port = free_port()
     token = secrets.token_hex(16)
     log = tmp / f"server-{port}.log"
     args = [sys.executable, "-m", "nbprod.server", str(root), f"--ServerApp.port={port}",
             f"--IdentityProvider.token={token}",
-            "--ServerApp.allow_unauthenticated_access=False", "--ServerApp.port_retries=0"]
+            "--ServerApp.allow_unauthenticated_access=False", "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={base_url}"]
     if os.geteuid() == 0:
         args.append("--allow-root")
     with log.open("wb") as out:
         proc = subprocess.Popen(args, cwd=root, env=server_env(tmp, env), stdout=out,
                                 stderr=subprocess.STDOUT)
-    server = Server(base=f"http://127.0.0.1:{port}", token=token, tokens=tokens, root=root,
-                    log=log, proc=proc)
+    server = Server(base=f"http://127.0.0.1:{port}{base_url.rstrip('/')}", token=token,
+                    tokens=tokens, root=root, log=log, proc=proc)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -73,3 +73,32 @@ def test_a_folder_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "serve", str(tmp_path / "missing"))
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_link_keeps_the_server_s_base_url(tmp_path: Path) -> None:
+    """Under JupyterHub a server lives at /user/NAME/: pages, links, forms, events, redirects
+    and the OpenAPI servers all stay under it."""
+    from .conftest import start_server, user_tokens, write_settings
+
+    root = small_project(tmp_path / "proj")
+    tokens = user_tokens()
+    write_settings(root, SMALL_SETTINGS, tokens)
+    server = start_server(root, tmp_path, tokens, base_url="/user/dana/")
+    try:
+        task = server.post("/nbprod/api/runs", {"notebook": "ok"}, user="alice")
+        assert task.headers["Location"].startswith("/user/dana/nbprod/api/tasks/")
+        run_id = server.wait_task(task.json())["last"]["run_id"]
+        for path in ("/nbprod/runs", f"/nbprod/runs/{run_id}", "/nbprod/jobs/pair",
+                     "/nbprod/notebooks/ok"):
+            html = server.get(path, user="alice").text
+            links = re.findall(r'(?:href|src|action|data-progress-url)="(/[^"]*)"', html)
+            assert links, path
+            outside = [link for link in links if not link.startswith("/user/dana/")]
+            assert not outside, (path, outside)
+        built = server.session("alice").post(server.url("/nbprod/jobs/pair/build"),
+                                            allow_redirects=False, timeout=60)
+        assert built.headers["Location"] == "/user/dana/nbprod/jobs/pair"
+        document = server.get("/nbprod/api/openapi.json", user="carol").json()
+        assert all(path.startswith("/user/dana/nbprod/api/") for path in document["paths"])
+    finally:
+        server.stop()
