@@ -12,6 +12,8 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[examples]'
+	# What a wheel install does (an editable one skips data-files): enable the server extension.
+	install -D -m 644 jupyter-config/server-config/nbprod.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbprod.json
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.installed-run
@@ -63,6 +65,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/test_notebooks.py
 	$(PY) bench/sweep.py
 	$(PY) bench/record_cost.py --without-jupyterlab
+	$(PY) bench/server_runs.py
 
 # Re-pin constraints.txt to what the current venv holds (after changing dependencies).
 constraints: $(VENV)/.installed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ _KNOWN_KEYS = frozenset({
     "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
     "fast_kernels", "template_idle", "templates_dir",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
+    "server",
 })
 _NOTEBOOK_KEYS = frozenset({"path", "inputs", "kernel", "parameters", "test_parameters"})
 
@@ -261,3 +263,32 @@ def current_user(environ: Mapping[str, str]) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# A user name in [tool.nbprod.server.users]; a stored token hash (jupyter_server's format).
+USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,100}")
+_TOKEN_HASH = re.compile(r"(argon2:\S+|[a-z0-9]+:[0-9a-f]+:[0-9a-f]+)")
+
+
+def server_users(settings: Settings) -> dict[str, str]:
+    """``[tool.nbprod.server.users]``: user name -> hashed token, checked."""
+    table = settings.raw.get("server") or {}
+    where = "[tool.nbprod.server]"
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where} must be a table")
+    unknown = set(table) - {"users"}
+    if unknown:
+        raise SettingsError(f"{where}: unknown setting '{sorted(unknown)[0]}'",
+                            hint="known: users")
+    users = table.get("users", {})
+    if not isinstance(users, dict):
+        raise SettingsError(f"{where}.users must map user names to hashed tokens")
+    for name, hashed in users.items():
+        if not USER_NAME.fullmatch(name):
+            raise SettingsError(f"{where}.users: '{name[:50]}' is not a user name",
+                                hint="use letters, digits, '.', '_', '@' and '-'")
+        if not isinstance(hashed, str) or not _TOKEN_HASH.fullmatch(hashed):
+            raise SettingsError(f"{where}.users.{name} must be a hashed token, not the token",
+                                hint="`nbprod serve --new-token NAME` prints a token and its "
+                                     "hash")
+    return dict(users)

@@ -89,3 +89,80 @@ def _packages(project: Project, digest: str | None) -> dict[str, str]:
     listed = project.registry.environment_packages(digest) or []
     pairs = (p.partition("==") for p in listed)
     return {name: version for name, _sep, version in pairs}
+
+
+MAX_COMPARED = 10
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One field across the compared runs (``None`` where a run does not have it)."""
+
+    section: str
+    name: str
+    values: tuple[Any, ...]
+
+    @property
+    def differs(self) -> bool:
+        first = self.values[0] if self.values else None
+        return any(v != first for v in self.values[1:])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "name": self.name, "values": list(self.values),
+                "differs": self.differs}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two or more runs side by side: every field, and which of them differ."""
+
+    runs: tuple[RunRecord, ...]
+    rows: tuple[CompareRow, ...]
+
+    def differing(self) -> list[CompareRow]:
+        return [r for r in self.rows if r.differs]
+
+    def to_json(self, only_differences: bool = False) -> dict[str, Any]:
+        rows = self.differing() if only_differences else list(self.rows)
+        return {"runs": [r.run_id for r in self.runs], "identical": not self.differing(),
+                "rows": [r.to_json() for r in rows]}
+
+
+def compare_runs(project: Project, refs: list[str]) -> Comparison:
+    """Parameters, values, code, environment (packages) and inputs of 2 to 10 runs."""
+    from ..errors import InvalidInput
+
+    if not 2 <= len(refs) <= MAX_COMPARED:
+        raise InvalidInput(f"compare takes 2 to {MAX_COMPARED} runs, got {len(refs)}",
+                           hint="select at least two runs")
+    records = tuple(get_run(project, ref) for ref in refs)
+    rows: list[CompareRow] = []
+    for name, get in _RUN_FIELDS:
+        rows.append(CompareRow("run", name, tuple(get(r) for r in records)))
+    rows += _rows("parameters", [r.parameters for r in records])
+    rows += _rows("values", [r.values for r in records])
+    rows += _rows("inputs", [r.lineage.input_digests for r in records])
+    rows += _rows("upstream", [r.lineage.upstream for r in records])
+    digests = [r.lineage.environment_digest for r in records]
+    if len(set(digests)) > 1:
+        rows += _rows("packages", [_packages(project, d) for d in digests])
+    return Comparison(runs=records, rows=tuple(rows))
+
+
+_RUN_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("notebook", lambda r: r.notebook),
+    ("notebook_version", lambda r: r.notebook_version),
+    ("state", lambda r: r.state),
+    ("failure", _failure),
+    ("git_commit", lambda r: r.lineage.git_commit),
+    ("git_dirty", lambda r: r.lineage.git_dirty),
+    ("kernel", lambda r: r.lineage.kernel),
+    ("python", lambda r: r.lineage.python),
+    ("environment", lambda r: r.lineage.environment_digest),
+    ("user", lambda r: r.lineage.user),
+)
+
+
+def _rows(section: str, mappings: list[dict[str, Any]]) -> list[CompareRow]:
+    names = sorted({key for m in mappings for key in m})
+    return [CompareRow(section, name, tuple(m.get(name) for m in mappings)) for name in names]

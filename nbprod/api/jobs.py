@@ -60,8 +60,12 @@ class JobRunRequest:
 
 def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
             observer: RunObserver | None = None,
-            on_step: Any = None) -> JobRun:
-    """Run the job's steps in order as one job run; return it in its final state."""
+            on_step: Any = None, on_start: Any = None) -> JobRun:
+    """Run the job's steps in order as one job run; return it in its final state.
+
+    ``on_start(job_run)`` is called once the job run is recorded, ``on_step(step_result)``
+    after each step.
+    """
     version = _resolve_version(project, spec, request)
     with tempfile.TemporaryDirectory(prefix="nbprod-bundle-") as tmp:
         if version is not None:
@@ -80,6 +84,8 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
                          steps=tuple(StepResult(name, None, "pending") for name, _ in steps),
                          resumed_from=reused[0] if reused else None)
         project.registry.jobs.create_run(job_run, this_runner())
+        if on_start is not None:
+            on_start(job_run)
         results = _run_steps(project, job_run, steps, notebooks, defaults, request,
                              reused[1] if reused else {}, observer, on_step)
     failed = next((r for r in results if r.state in ("failed", "lost")), None)
@@ -94,6 +100,31 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
                                      state="failed" if failed else "succeeded",
                                      failure=failure, steps=results)
     return project.registry.jobs.run(job_run.job_run_id)
+
+
+def check_job_request(project: Project, spec: JobSpec, request: JobRunRequest) -> None:
+    """Raise what :func:`run_job` would refuse, before anything runs: an unknown stage or
+    version, a step to resume from without a failed run, parameters that do not fit a step's
+    contract (the errors ``nbprod job run`` gives)."""
+    from ..notebook.values import resolve_parameters
+
+    version = _resolve_version(project, spec, request)
+    with tempfile.TemporaryDirectory(prefix="nbprod-check-") as tmp:
+        if version is not None:
+            notebooks = materialize(version.manifest, project.store, Path(tmp))
+            steps = [(s["name"], s["notebook"]) for s in version.manifest["steps"]]
+            defaults = version.manifest.get(
+                "test_parameters" if request.test else "parameters", {})
+        else:
+            steps = [(s.name, s.notebook) for s in spec.steps]
+            notebooks = {name: project.root / path for name, path in steps}
+            defaults = spec.test_parameters if request.test else spec.parameters
+        _reused_steps(project, spec, version, request.from_step, steps)
+        given = _step_parameters(steps, notebooks, defaults, request.parameters)
+        for name, _ in steps:
+            contract = contract_of(read_notebook(notebooks[name]),
+                                   strict=project.defaults.strict)
+            resolve_parameters(contract, given[name], strict=project.defaults.strict)
 
 
 def _resolve_version(project: Project, spec: JobSpec,

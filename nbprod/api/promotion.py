@@ -195,7 +195,7 @@ def rollback(project: Project, spec: JobSpec, stage: str, *,
     pointer = project.registry.jobs.stage(spec.name, stage)
     if pointer is None:
         raise NotFound(f"stage {stage} of {spec.name} points at no version")
-    previous = _previous_version(project.registry.jobs.stage_history(spec.name, stage))
+    previous = previous_version(project.registry.jobs.stage_history(spec.name, stage))
     if previous is None:
         _audit(project, _with(base, version=pointer.version, from_version=pointer.version),
                "refused", reason="no earlier version to roll back to")
@@ -206,7 +206,7 @@ def rollback(project: Project, spec: JobSpec, stage: str, *,
         expected_revision=pointer.revision)
 
 
-def _previous_version(history: list[AuditEntry]) -> int | None:
+def previous_version(history: list[AuditEntry]) -> int | None:
     """Replay a stage's moves: promotions push a version, rollbacks pop one.
 
     So rolling back twice after two promotions walks back two versions, and a rollback is

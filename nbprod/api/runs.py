@@ -159,6 +159,17 @@ def run_notebook(project: Project, request: RunRequest,
     return get_run(project, run_id)
 
 
+def check_run_request(project: Project, request: RunRequest) -> None:
+    """Raise what :func:`run_notebook` would record as ``invalid_input``, before anything
+    runs: an unreadable notebook, a broken parameters cell, parameters that do not fit."""
+    from ..notebook import contract_of, read_notebook  # nbformat: lazily
+
+    path, entry = project.resolve_notebook(request.notebook)
+    strict = project.defaults.strict if request.strict is None else request.strict
+    contract = contract_of(read_notebook(path), strict=strict)
+    resolve_parameters(contract, given_parameters(entry, request.parameters), strict=strict)
+
+
 def _prepare(project: Project, request: RunRequest, path: Path,
              entry: Any) -> _Prepared:
     strict = project.defaults.strict if request.strict is None else request.strict
@@ -253,9 +264,12 @@ class _Runner:
         values = read_values(self.work / "capture", outputs)
         notes = [*self.prepared.notebook.notes,
                  *(n for n in (self.kernel_note, result.note) if n)]
+        state: RunState = "failed" if result.failure else "succeeded"
+        shown = dataclasses.replace(self.record, state=state, failure=result.failure,
+                                    values=values, ended_at=utcnow())
         self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
         try:
-            self._put_bytes("report.html", renderer.render(result.node))
+            self._put_bytes("report.html", renderer.render(result.node, shown))
         except NbprodError:
             raise
         except Exception as exc:
@@ -265,7 +279,6 @@ class _Runner:
             self._put_file("kernel.log", log)
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
-        state: RunState = "failed" if result.failure else "succeeded"
         final = dataclasses.replace(
             self.record, state=state, failure=result.failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,

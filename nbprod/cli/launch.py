@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 _SKIP = {"--help", "-h", "--version"}
-_DAEMON_COMMANDS = {"kernels"}  # manage the warm processes themselves: always run here
+# Always run here: "kernels" manages the warm processes themselves; "serve" becomes the
+# server process (it execs), which must not be a child of the warm nbprod.
+_DAEMON_COMMANDS = {"kernels", "serve"}
 
 
 def main() -> None:

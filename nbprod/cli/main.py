@@ -67,6 +67,7 @@ COMMANDS = {
     "rollback": "nbprod.cli.promotecmd:rollback_command",
     "stages": "nbprod.cli.promotecmd:stages_command",
     "audit": "nbprod.cli.promotecmd:audit_command",
+    "serve": "nbprod.cli.servecmd:serve_command",
 }
 
 

@@ -1,7 +1,8 @@
 """The HTML report of a run: nbconvert's lab template with HTML sanitized.
 
 Rendered notebooks are untrusted (outputs can hold scripts), so the exporter runs with
-``sanitize_html=True`` and JavaScript outputs are dropped. Importing nbconvert and loading its
+``sanitize_html=True`` and JavaScript outputs are dropped. A header card (``card.py``) at the
+top says which run the page shows. Importing nbconvert and loading its
 templates costs ~0.5 s, so :class:`ReportRenderer` warms up on a background thread while the
 kernel starts and runs, and the run pays only for the render itself.
 """
@@ -14,6 +15,8 @@ import threading
 from typing import Any
 
 from ..notebook._nbformat import nbformat
+from ..records import RunRecord
+from .card import with_card
 
 _UNSAFE_MIME = ("application/javascript", "application/vnd.jupyter.widget-state+json",
                 "application/vnd.jupyter.widget-view+json")
@@ -125,13 +128,17 @@ class ReportRenderer:
         except Exception as exc:
             self._error = exc
 
-    def render(self, node: Any) -> bytes:
-        """The report for an executed notebook, as UTF-8 HTML."""
+    def render(self, node: Any, record: RunRecord | None = None) -> bytes:
+        """The report for an executed notebook, as UTF-8 HTML; with ``record``, a header card
+        at the top says which run it is (state, failure, parameters, values, lineage)."""
         self._thread.join()
         if self._exporter is None:
             raise RuntimeError(f"cannot render HTML reports: {self._error}")
         body, _resources = self._exporter.from_notebook_node(_without_scripts(node))
-        return str(body).encode("utf-8")
+        page = str(body)
+        if record is not None:
+            page = with_card(page, record)
+        return page.encode("utf-8")
 
 
 def _without_scripts(node: Any) -> Any:

@@ -1,14 +1,18 @@
-"""``[tool.nbprod.roles]``: who may promote to which stage, who approves, who is admin.
+"""``[tool.nbprod.roles]``: who may see, run, promote to which stage, approve, administer.
 
 ```toml
 [tool.nbprod.roles]
 admins = ["alice"]                       # may do anything, and --force past failed gates
 approvers = ["dave", "erin"]             # may approve versions (never their own build)
 promote = { dev = ["*"], staging = ["*"], production = ["carol"] }
+runners = ["bob"]                        # may start runs and job runs, and build (server)
+viewers = ["*"]                          # may read runs, jobs and the audit (server)
 ```
 
 Without a roles table everyone may promote and approve (never their own build), and nobody
-may force. With one, a stage missing from ``promote`` is for admins only.
+may force. With one, a stage missing from ``promote`` is for admins only. ``viewers`` and
+``runners`` are checked by the server (``nbprod serve``, ``/nbprod`` in JupyterLab): anyone named
+in any role may view.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from ..errors import SettingsError
 
-_KEYS = frozenset({"admins", "approvers", "promote"})
+_KEYS = frozenset({"admins", "approvers", "promote", "runners", "viewers"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class Roles:
     admins: frozenset[str] = frozenset()
     approvers: frozenset[str] = frozenset()
     promote: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    runners: frozenset[str] = frozenset()
+    viewers: frozenset[str] = frozenset()
 
     @classmethod
     def from_table(cls, table: Any, where: str = "[tool.nbprod.roles]") -> Roles:
@@ -45,7 +51,9 @@ class Roles:
         return cls(configured=True, admins=_users(table.get("admins", []), f"{where}.admins"),
                    approvers=_users(table.get("approvers", []), f"{where}.approvers"),
                    promote={str(stage): _users(users, f"{where}.promote.{stage}")
-                            for stage, users in promote.items()})
+                            for stage, users in promote.items()},
+                   runners=_users(table.get("runners", []), f"{where}.runners"),
+                   viewers=_users(table.get("viewers", []), f"{where}.viewers"))
 
     def is_admin(self, user: str) -> bool:
         return _member(user, self.admins)
@@ -59,6 +67,21 @@ class Roles:
         if not self.configured:
             return True
         return self.is_admin(user) or _member(user, self.approvers)
+
+
+    def may_run(self, user: str) -> bool:
+        """Start runs and job runs, build job versions."""
+        if not self.configured:
+            return True
+        return self.is_admin(user) or _member(user, self.runners)
+
+    def may_view(self, user: str) -> bool:
+        """Read runs, jobs, stages and the audit: anyone the table names in any role."""
+        if not self.configured:
+            return True
+        named = (self.viewers, self.runners, self.approvers, self.admins,
+                 *self.promote.values())
+        return any(_member(user, users) for users in named)
 
 
 def _member(user: str, users: frozenset[str]) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import NotFound
 from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
-from . import db
+from . import db, listing
 from .checks import CheckStore
 from .jobs import JobStore
 from .schema import environments, run_artifacts, run_values, runs
@@ -214,13 +214,32 @@ class Registry:
         query = _filtered(sa.select(runs), notebook=notebook, state=state, run_ids=run_ids,
                           sweep_id=sweep_id, limit=limit)
         with db.reading(self.engine, self.url) as conn:
-            rows = conn.execute(query).all()
-            ids = [r.run_id for r in rows]
-            values = _grouped(conn, run_values, ids)
-            artifacts = _grouped(conn, run_artifacts, ids)
-        return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
-                for row in rows]
+            return _records(conn, query)
 
+    def page_runs(self, filters: Mapping[str, str | None], *, before: str | None = None,
+                  after: str | None = None, limit: int = 50
+                  ) -> tuple[list[RunRecord], listing.PageIds]:
+        """One page of runs matching ``filters`` exactly, newest first (see listing.py), read
+        in one snapshot."""
+        with db.reading(self.engine, self.url) as conn:
+            page = listing.page_ids(conn, filters, before=before, after=after, limit=limit)
+            if not page.run_ids:
+                return [], page
+            return _records(conn, _filtered(sa.select(runs), run_ids=page.run_ids)), page
+
+    def distinct(self, column: str) -> list[str]:
+        """Distinct notebooks or users that have runs, sorted."""
+        with db.reading(self.engine, self.url) as conn:
+            return listing.distinct(conn, column)
+
+    def value_series(self, notebook: str, name: str,
+                     limit: int = 200) -> list[listing.SeriesPoint]:
+        with db.reading(self.engine, self.url) as conn:
+            return listing.value_series(conn, notebook, name, limit)
+
+    def value_names(self, notebook: str) -> list[str]:
+        with db.reading(self.engine, self.url) as conn:
+            return listing.value_names(conn, notebook)
 
     def latest_run_id(self, notebook: str, state: str = "succeeded") -> str | None:
         """The newest run id of ``notebook`` in ``state`` (one query, no values)."""
@@ -247,6 +266,16 @@ def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str 
     if limit:
         query = query.limit(limit)
     return query
+
+
+def _records(conn: Connection, query: sa.Select[Any]) -> list[RunRecord]:
+    """The runs ``query`` selects, with their values and artifacts."""
+    rows = conn.execute(query).all()
+    ids = [r.run_id for r in rows]
+    values = _grouped(conn, run_values, ids)
+    artifacts = _grouped(conn, run_artifacts, ids)
+    return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
+            for row in rows]
 
 
 def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row[Any]]]:
