@@ -63,6 +63,7 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
             on_step: Any = None) -> JobRun:
     """Run the job's steps in order as one job run; return it in its final state."""
     version = _resolve_version(project, spec, request)
+    used = used_steps(project, spec)
     with tempfile.TemporaryDirectory(prefix="nbprod-bundle-") as tmp:
         if version is not None:
             manifest = version.manifest
@@ -81,7 +82,7 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
                          resumed_from=reused[0] if reused else None)
         project.registry.jobs.create_run(job_run, this_runner())
         results = _run_steps(project, job_run, steps, notebooks, defaults, request,
-                             reused[1] if reused else {}, observer, on_step)
+                             reused[1] if reused else {}, observer, on_step, used)
     failed = next((r for r in results if r.state in ("failed", "lost")), None)
     failure = None
     if failed is not None:
@@ -138,9 +139,10 @@ def _reused_steps(project: Project, spec: JobSpec, version: JobVersion | None,
 def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
                notebooks: Mapping[str, Path], defaults: Mapping[str, Mapping[str, Any]],
                request: JobRunRequest, reused: Mapping[str, str],
-               observer: RunObserver | None, on_step: Any) -> list[StepResult]:
+               observer: RunObserver | None, on_step: Any,
+               used: Mapping[str, str]) -> list[StepResult]:
     results = [StepResult(name, None, "pending") for name, _ in steps]
-    upstream: dict[str, str] = {}
+    upstream: dict[str, str] = dict(used)
     given = _step_parameters(steps, notebooks, defaults, request.parameters)
     stopped = False
     for index, (name, recorded) in enumerate(steps):
@@ -164,6 +166,19 @@ def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
         if on_step is not None:
             on_step(results[index])
     return results
+
+
+def used_steps(project: Project, spec: JobSpec) -> dict[str, str]:
+    """Step -> run id of the newest succeeded run of the job ``spec`` uses, at its stage."""
+    if spec.uses is None:
+        return {}
+    job, stage = spec.uses
+    found = next((r for r in project.registry.jobs.runs(job, state="succeeded", limit=200)
+                  if r.stage == stage), None)
+    if found is None:
+        raise NotFound(f"job {spec.name} uses job {job} at {stage}, which has no succeeded "
+                       f"run there yet", hint=f"nbprod job run {job} --stage {stage}")
+    return {s.step: s.run_id for s in found.steps if s.run_id and s.state == "succeeded"}
 
 
 def _step_parameters(steps: list[tuple[str, str]], notebooks: Mapping[str, Path],
