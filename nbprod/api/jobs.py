@@ -169,16 +169,26 @@ def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
 
 
 def used_steps(project: Project, spec: JobSpec) -> dict[str, str]:
-    """Step -> run id of the newest succeeded run of the job ``spec`` uses, at its stage."""
+    """Step -> run id of the newest succeeded run of the version the used job's stage points
+    at (``uses``): the model in production, retrained or not."""
     if spec.uses is None:
         return {}
     job, stage = spec.uses
-    found = next((r for r in project.registry.jobs.runs(job, state="succeeded", limit=200)
-                  if r.stage == stage), None)
+    found = used_run(project, job, stage)
     if found is None:
         raise NotFound(f"job {spec.name} uses job {job} at {stage}, which has no succeeded "
-                       f"run there yet", hint=f"nbprod job run {job} --stage {stage}")
+                       f"run of the version there yet",
+                       hint=f"promote a version of {job} to {stage} (and run it)")
     return {s.step: s.run_id for s in found.steps if s.run_id and s.state == "succeeded"}
+
+
+def used_run(project: Project, job: str, stage: str) -> JobRun | None:
+    """The newest succeeded job run of the version ``stage`` of ``job`` points at."""
+    pointer = project.registry.jobs.stage(job, stage)
+    if pointer is None:
+        return None
+    runs = project.registry.jobs.runs(job, version=pointer.version, state="succeeded", limit=1)
+    return runs[0] if runs else None
 
 
 def _step_parameters(steps: list[tuple[str, str]], notebooks: Mapping[str, Path],

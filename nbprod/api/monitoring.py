@@ -219,36 +219,33 @@ def _scored(report: DriftReport) -> list[str]:
 
 def _alerts(project: Project, settings: MonitorSettings, verdict: MonitorVerdict,
             reports: Sequence[DriftReport], decays: Sequence[Decay]) -> list[Alert]:
-    where = {"job": verdict.job, "stage": verdict.stage, "version": verdict.version,
-             "job_run_id": verdict.job_run_id}
-    head = f"{verdict.job} version {verdict.version} ({verdict.stage})"
-    differs = _differs(project, verdict)
-    found = []
+    """One alert per verdict that found drift or decay (repeats share its key)."""
     drifted = [r for r in reports if r.drifted]
-    if drifted:
-        columns = sorted(c for r in drifted for c in [*r.drifted_columns, *r.missing_columns])
-        lines = [f"{r.current} vs reference {r.reference} (job run "
-                 f"{verdict.reference_job_run_id}): " + ", ".join(_scored(r)) for r in drifted]
-        found.append(Alert(
-            event="drift", key=f"drift:{verdict.job}:{verdict.stage}:{verdict.version}:"
-                               + ",".join(columns),
-            title=f"{head}: data drift in {len(columns)} column"
-                  f"{'s' if len(columns) != 1 else ''}",
-            lines=(*lines, f"job run {verdict.job_run_id}", *differs),
-            fields={**where, "drifted_columns": columns},
-            link=link(settings, f"jobs/{verdict.job}")))
     decayed = [d for d in decays if d.decayed]
-    if decayed:
-        found.append(Alert(
-            event="decay", key=f"decay:{verdict.job}:{verdict.stage}:{verdict.version}:"
-                               + ",".join(sorted(d.metric for d in decayed)),
-            title=f"{head}: {', '.join(d.metric for d in decayed)} decayed",
-            lines=(*(f"{d.metric} = {d.value:.4g}, {d.baseline:.4g} at promotion (max drop "
-                     f"{d.max_drop:g})" for d in decayed), f"job run {verdict.job_run_id}",
-                   *differs),
-            fields={**where, "metrics": [d.to_json() for d in decayed]},
-            link=link(settings, f"jobs/{verdict.job}")))
-    return found
+    if not drifted and not decayed:
+        return []
+    columns = sorted(c for r in drifted for c in [*r.drifted_columns, *r.missing_columns])
+    metrics = sorted(d.metric for d in decayed)
+    lines = [f"{r.current} vs reference {r.reference} (job run "
+             f"{verdict.reference_job_run_id}): drifted " + ", ".join(_scored(r))
+             for r in drifted]
+    lines += [f"{d.metric} = {d.value:.4g}, {d.baseline:.4g} at promotion (max drop "
+              f"{d.max_drop:g})" for d in decayed]
+    found = [f"data drift in {len(columns)} column{'s' if len(columns) != 1 else ''}"] \
+        if columns else []
+    found += [f"{', '.join(metrics)} decayed"] if metrics else []
+    return [Alert(
+        event="drift" if columns else "decay",
+        key=f"monitor:{verdict.job}:{verdict.stage}:{verdict.version}:{','.join(columns)}:"
+            f"{','.join(metrics)}",
+        title=f"{verdict.job} version {verdict.version} ({verdict.stage}): "
+              + " and ".join(found),
+        lines=(*lines, f"job run {verdict.job_run_id}", *_differs(project, verdict)),
+        fields={"job": verdict.job, "stage": verdict.stage, "version": verdict.version,
+                "job_run_id": verdict.job_run_id, "drifted_columns": columns,
+                "decayed_metrics": [d.to_json() for d in decayed],
+                "verdict_id": verdict.verdict_id},
+        link=link(settings, f"jobs/{verdict.job}"))]
 
 
 def _differs(project: Project, verdict: MonitorVerdict) -> list[str]:

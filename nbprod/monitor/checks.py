@@ -164,11 +164,11 @@ def _schema(rules: Mapping[str, Mapping[str, Any]]) -> Any:
     for column, rule in rules.items():
         checks = []
         if "min" in rule:
-            checks.append(pa.Check.ge(rule["min"], name=f"min {rule['min']:g}"))
+            checks.append(pa.Check.ge(rule["min"], error=f"min {rule['min']:g}"))
         if "max" in rule:
-            checks.append(pa.Check.le(rule["max"], name=f"max {rule['max']:g}"))
+            checks.append(pa.Check.le(rule["max"], error=f"max {rule['max']:g}"))
         if "allowed" in rule:
-            checks.append(pa.Check.isin(rule["allowed"], name="allowed values"))
+            checks.append(pa.Check.isin(rule["allowed"], error="allowed values"))
         columns[column] = pa.Column(checks=checks, nullable=True,
                                     unique=bool(rule.get("unique", False)), coerce=False)
     return pa.DataFrameSchema(columns, strict=False)

@@ -20,12 +20,21 @@ after_run = true                          # monitor after every run at a monitor
 [tool.nbprod.monitor.alerts]
 window = "6h"                             # the same alert is not sent again within it
 retries = 3                               # delivery attempts per channel, with backoff
-channels = [
-  { type = "webhook", url = "https://hooks.slack.com/services/...", format = "slack" },
-  { type = "email", host = "smtp.example.com", port = 587, starttls = true,
-    sender = "nbprod@example.com", to = ["ml-team@example.com"],
-    username_env = "NBPROD_SMTP_USER", password_env = "NBPROD_SMTP_PASSWORD" },
-]
+
+[[tool.nbprod.monitor.alerts.channels]]
+type = "webhook"
+url = "https://hooks.slack.com/services/..."
+format = "slack"                          # or "json": Slack's text plus the alert's fields
+
+[[tool.nbprod.monitor.alerts.channels]]
+type = "email"
+host = "smtp.example.com"
+port = 587
+starttls = true
+sender = "nbprod@example.com"
+to = ["ml-team@example.com"]
+username_env = "NBPROD_SMTP_USER"         # credentials come from the environment
+password_env = "NBPROD_SMTP_PASSWORD"
 ```
 
 Durations are seconds or a number with ``s``, ``m``, ``h`` or ``d``.
