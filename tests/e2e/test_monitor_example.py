@@ -107,7 +107,8 @@ def test_monitoring_production_scoring(example: Path, hook: Webhook, mailbox: Ma
     assert len(hook.bodies) == 1 and len(mailbox.messages) == 1
     body = hook.bodies[0]
     assert "mean_radius" in body["text"] and "score version 1 (production)" in body["text"]
-    assert "shift: 0.0 → 1.5" in body["text"]  # what differs from the last good run
+    # what differs from the last good run
+    assert "score parameters shift: <absent> → 1.5" in body["text"]
     assert body["blocks"][0]["type"] == "header"
     assert "mean_texture" in mailbox.messages[0].get_payload()  # type: ignore[operator]
 
