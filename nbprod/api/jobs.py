@@ -63,7 +63,7 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
             on_step: Any = None) -> JobRun:
     """Run the job's steps in order as one job run; return it in its final state."""
     version = _resolve_version(project, spec, request)
-    used = used_steps(project, spec)
+    used = used_steps(project, spec, strict=version is not None)
     with tempfile.TemporaryDirectory(prefix="nbprod-bundle-") as tmp:
         if version is not None:
             manifest = version.manifest
@@ -168,18 +168,23 @@ def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
     return results
 
 
-def used_steps(project: Project, spec: JobSpec) -> dict[str, str]:
+def used_steps(project: Project, spec: JobSpec, *, strict: bool = True) -> dict[str, str]:
     """Step -> run id of the newest succeeded run of the version the used job's stage points
-    at (``uses``): the model in production, retrained or not."""
+    at (``uses``): the model in production, retrained or not. Not ``strict`` (the working
+    tree's job, as in development): else the newest succeeded runs of its notebooks."""
     if spec.uses is None:
         return {}
     job, stage = spec.uses
     found = used_run(project, job, stage)
-    if found is None:
-        raise NotFound(f"job {spec.name} uses job {job} at {stage}, which has no succeeded "
-                       f"run of the version there yet",
-                       hint=f"promote a version of {job} to {stage} (and run it)")
-    return {s.step: s.run_id for s in found.steps if s.run_id and s.state == "succeeded"}
+    if found is not None:
+        return {s.step: s.run_id for s in found.steps if s.run_id and s.state == "succeeded"}
+    if not strict and project.settings is not None:
+        from .upstream import latest_of_job
+
+        return latest_of_job(project, project.settings, job)
+    raise NotFound(f"job {spec.name} uses job {job} at {stage}, which has no succeeded "
+                   f"run of the version there yet",
+                   hint=f"promote a version of {job} to {stage} (and run it)")
 
 
 def used_run(project: Project, job: str, stage: str) -> JobRun | None:

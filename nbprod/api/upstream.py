@@ -47,6 +47,11 @@ def _used(project: Project, settings: Settings, uses: tuple[str, str]) -> dict[s
     staged = used_run(project, job, stage)
     if staged is not None:
         return {s.step: s.run_id for s in staged.steps if s.run_id}
+    return latest_of_job(project, settings, job)
+
+
+def latest_of_job(project: Project, settings: Settings, job: str) -> dict[str, str]:
+    """Step -> the newest succeeded run of each of ``job``'s notebooks."""
     try:
         used = job_spec(settings, job)
     except NbprodError:
