@@ -48,14 +48,12 @@ flagged = []
 for metric in snapshot.dict()["metrics"]:
     config = metric.get("config", {})
     column = config.get("column")
-    if not column or not str(metric.get("metric_id", "")).startswith("ValueDrift"):
+    if not column or not str(config.get("type", "")).endswith("ValueDrift"):
         continue
-    method = str(config.get("method", "")).lower()
-    threshold = float(config.get("threshold"))
+    threshold = float(config["threshold"])
     value = float(metric["value"])
-    tests = ("p_value" in method or "ks" in method or "chi" in method or "z-test" in method
-             or method.startswith("z"))
-    if (value < threshold) if tests else (value >= threshold):
+    # p-value tests drift below their threshold, distances above it
+    if (value < threshold) if "p_value" in str(config.get("method")) else (value >= threshold):
         flagged.append(column)
 print(json.dumps({"flagged": sorted(flagged)}))
 """

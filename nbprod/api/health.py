@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..jobs.spec import job_spec
+from ..jobs.spec import declared_jobs
 from ..monitor.alerts import Alert
 from ..monitor.health import HealthLimits, JobHealth, RunFacts, assess
 from ..records import AlertRecord
@@ -23,12 +23,11 @@ def job_health(project: Project, *, at: dt.datetime | None = None, stage: str = 
                           slow_factor=settings.slow_factor)
     moment = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     reap_lost_job_runs(project)
-    raw_jobs = (project.settings.raw.get("jobs") or {}) if project.settings else {}
     found, alerts = [], []
-    for name in sorted(raw_jobs):
-        spec = job_spec(project.settings, name) if project.settings else None
+    for spec in declared_jobs(project.settings) if project.settings else []:
+        name = spec.name
         pointer = project.registry.jobs.stage(name, stage)
-        if spec is None or not spec.schedule or pointer is None:
+        if not spec.schedule or pointer is None:
             continue
         runs = [RunFacts(r.job_run_id, r.state, r.started_at, r.ended_at)
                 for r in project.registry.jobs.runs(name, limit=200) if r.stage == stage]

@@ -173,16 +173,10 @@ def _cores() -> int:
 
 def _job_steps(settings: Settings) -> dict[str, tuple[str, str]]:
     """Project-relative notebook path -> (job, step), for the first job holding each."""
-    from ..errors import NbprodError
-    from ..jobs.spec import job_spec
+    from ..jobs.spec import declared_jobs
 
     found: dict[str, tuple[str, str]] = {}
-    jobs = settings.raw.get("jobs") or {}
-    for name in sorted(jobs) if isinstance(jobs, dict) else []:
-        try:
-            spec = job_spec(settings, name)
-        except NbprodError:
-            continue
+    for spec in declared_jobs(settings):
         if len(spec.steps) < 2:
             continue  # a one-step job tests like its notebook
         for step in spec.steps:
@@ -192,19 +186,10 @@ def _job_steps(settings: Settings) -> dict[str, tuple[str, str]]:
 
 def _users_of_other_jobs(settings: Settings) -> set[str]:
     """Notebooks of jobs that ``uses`` another job (their runs read its files)."""
-    from ..errors import NbprodError
-    from ..jobs.spec import job_spec
+    from ..jobs.spec import declared_jobs
 
-    found: set[str] = set()
-    jobs = settings.raw.get("jobs") or {}
-    for name in sorted(jobs) if isinstance(jobs, dict) else []:
-        try:
-            spec = job_spec(settings, name)
-        except NbprodError:
-            continue
-        if spec.uses is not None:
-            found.update(step.notebook for step in spec.steps)
-    return found
+    return {step.notebook for spec in declared_jobs(settings) if spec.uses is not None
+            for step in spec.steps}
 
 
 def _plan(settings: Settings, path: Path, config: TestConfig,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..errors import NbprodError
-from ..jobs.spec import job_spec
+from ..jobs.spec import declared_jobs, job_spec
 from .project import Project
 
 
@@ -19,12 +19,7 @@ def default_upstream(project: Project, notebook: str) -> dict[str, str]:
     settings = project.settings
     if settings is None:
         return {}
-    jobs = settings.raw.get("jobs") or {}
-    for name in sorted(jobs) if isinstance(jobs, dict) else []:
-        try:
-            spec = job_spec(settings, name)
-        except NbprodError:
-            continue  # a broken job declaration is reported where jobs are used
+    for spec in declared_jobs(settings):
         paths = [s.notebook for s in spec.steps]
         if notebook not in paths:
             continue

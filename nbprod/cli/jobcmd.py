@@ -89,9 +89,10 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
     else:
         from .monitorrender import alert_line, monitor_summary
 
-        for block in monitor_summary(followup.monitor) if followup.monitor else \
-                [*map(alert_line, followup.alerts)]:
-            out.print(block)
+        blocks = monitor_summary(followup.monitor) if followup.monitor else \
+            [*map(alert_line, followup.alerts), *(f"note: {n}" for n in followup.notes)]
+        for block in blocks:
+            out.print(block, markup=False, highlight=False)
     source = f"version {job_run_record.version}" if job_run_record.version else "working tree"
     if job_run_record.state == "succeeded":
         if not as_json:

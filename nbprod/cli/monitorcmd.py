@@ -54,9 +54,10 @@ def drift_command(reference: str, current: str, html_file: Path | None, as_json:
     if as_json:
         print_json({**result.to_json(), "html": str(html_file) if html_file else None})
     else:
-        from .monitorrender import drift_table
+        from .monitorrender import drift_table, verdict_line
 
         out = console()
+        out.print(verdict_line(result.report))
         out.print(drift_table(result.report))
         if html_file is not None:
             out.print(f"report: {html_file}", highlight=False)

@@ -47,8 +47,6 @@ def drift_table(report: DriftReport) -> Table:
                       _flag(c.drifted, "drift", "ok"))
     for name in report.missing_columns:
         table.add_row(name, "-", "schema", "-", "", "", Text("missing", style="red"))
-    table.title = str(verdict_line(report))
-    table.title_justify = "left"
     return table
 
 
@@ -59,7 +57,8 @@ def monitor_summary(outcome: MonitorOutcome) -> list[Text | Table]:
     blocks: list[Text | Table] = [head, Text(
         f"current job run {verdict.job_run_id}; reference job run "
         f"{verdict.reference_job_run_id or '-'}", style="dim")]
-    blocks += [drift_table(r) for r in outcome.reports]
+    for report in outcome.reports:
+        blocks += [verdict_line(report), drift_table(report)]
     if outcome.decay:
         table = _table("metric", "now", "at promotion", "max drop", "")
         for d in outcome.decay:

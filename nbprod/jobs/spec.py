@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import NotebookSettings, Settings
-from ..errors import NotFound, SettingsError
+from ..errors import NbprodError, NotFound, SettingsError
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 DEFAULT_STAGES = ("dev", "staging", "production")
@@ -109,6 +109,19 @@ def job_spec(settings: Settings, name: str) -> JobSpec:
         known = ", ".join(sorted(jobs)) or "none declared"
         raise NotFound(f"no job '{name}'", hint=f"jobs in [tool.nbprod.jobs]: {known}")
     return parse_job(settings, name, jobs[name])
+
+
+def declared_jobs(settings: Settings) -> list[JobSpec]:
+    """The jobs of ``[tool.nbprod.jobs]`` by name, leaving out broken declarations (they are
+    reported where that job is used)."""
+    jobs = settings.raw.get("jobs") or {}
+    found = []
+    for name in sorted(jobs) if isinstance(jobs, dict) else []:
+        try:
+            found.append(job_spec(settings, name))
+        except NbprodError:
+            continue
+    return found
 
 
 def parse_job(settings: Settings, name: str, table: Any) -> JobSpec:

@@ -37,7 +37,7 @@ def render_html(report: DriftReport, reference: Profile, current: Profile) -> st
             f"<p class={'drift' if report.drifted else 'ok'}>Dataset: {verdict} "
             f"({len(report.drifted_columns)} of {len(report.columns)} columns drifted)</p>"
             f"<p><small>{report.rows_reference} reference rows, {report.rows_current} current "
-            f"rows. {html.escape(report.rule)}.</small></p>{missing}"
+            f"rows. {html.escape(report.rule[:1].upper() + report.rule[1:])}.</small></p>{missing}"
             f"<table><tr><th>column</th><th>kind</th><th>statistic</th><th>score</th>"
             f"<th>p-value (Holm)</th><th>threshold</th><th>verdict</th></tr>{rows}</table>"
             f"{charts}<p><small><svg width=12 height=12><rect class=ref width=12 height=12>"

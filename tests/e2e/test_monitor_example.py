@@ -10,13 +10,12 @@ elsewhere with the webhook down (the run succeeds; the failed delivery is record
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ..conftest import run_cli, run_json
+from ..conftest import commit_all, run_cli, run_json
 from ..servers import Mailbox, Webhook, smtp_server, webhook_server
 
 pytestmark = pytest.mark.slow
@@ -62,10 +61,7 @@ to = ["ml-team@example.com"]
     (root / "pyproject.toml").write_text(settings)
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "."], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "example"], cwd=root, check=True)
+    commit_all(root)
     for job, approval in (("pipeline", True), ("score", False)):
         code, built = run_json(root, "job", "build", job, env=ALICE)
         assert code == 0, built

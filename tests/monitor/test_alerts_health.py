@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from nbprod.errors import SettingsError
@@ -12,6 +15,7 @@ from nbprod.monitor.alerts import Alert, deliver, webhook_body
 from nbprod.monitor.health import HealthLimits, RunFacts, assess
 from nbprod.monitor.settings import AlertSettings, Channel, duration, parse_monitor
 
+from ..conftest import run_cli, run_json
 from ..servers import free_port, smtp_server, webhook_server
 
 ALERT = Alert(event="drift", key="k", title="score version 1 (production): data drift",
@@ -113,3 +117,23 @@ def test_stale_failing_and_slow() -> None:
                   dt.datetime(2026, 12, 3, 10, 0, tzinfo=UTC), limits)
     assert [p.kind for p in slow.problems] == ["slow"]
     assert "45 min" in slow.problems[0].detail
+
+
+def test_drift_of_two_csv_files_from_the_command_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame({"x": rng.normal(0, 1, 5000), "city": rng.choice(["a", "b"], 5000)})
+    base.to_csv(tmp_path / "ref.csv", index=False)
+    base.assign(x=base["x"] + 1.0).to_csv(tmp_path / "cur.csv", index=False)
+    code, report = run_json(tmp_path, "drift", "ref.csv", "cur.csv", "--html", "out.html")
+    assert code == 1 and report["drifted_columns"] == ["x"]
+    assert {c["column"]: c["statistic"] for c in report["columns"]} == {
+        "x": "wasserstein", "city": "jensenshannon"}
+    page = (tmp_path / "out.html").read_text()
+    assert "<svg" in page and len(page) < 50_000
+    code, same = run_json(tmp_path, "drift", "ref.csv", "ref.csv")
+    assert code == 0 and same["drifted"] is False
+    proc = run_cli(tmp_path, "drift", "ref.csv", "nope.csv")
+    assert proc.returncode == 2 and "no file nope.csv" in proc.stderr
+    (tmp_path / "data.txt").write_text("x\n1\n")
+    proc = run_cli(tmp_path, "drift", "ref.csv", "data.txt")
+    assert proc.returncode == 2 and "cannot read '.txt' files" in proc.stderr
