@@ -70,25 +70,38 @@ def file_profile(path: Path) -> Profile:
         raise InvalidInput(f"{path}: cannot read '{suffix or 'no suffix'}' files",
                            hint="give a .csv or .parquet file, or RUN_ID:NAME for a profile "
                                 "a run recorded")
-    return profile_frame(_read(path, suffix), path.name)
-
-
-def _read(path: Path, suffix: str) -> Any:
-    import pandas as pd
-
     try:
         if suffix == ".csv":
-            try:
-                return pd.read_csv(path, engine="pyarrow")
-            except ImportError:
-                return pd.read_csv(path)
-        return pd.read_parquet(path)
+            return profile_frame(_read_csv(path), path.name)
+        return _parquet_profile(path)
     except ImportError as exc:
         raise InvalidInput(f"{path}: reading Parquet needs pyarrow ({exc})",
                            hint="pip install 'nbprod[parquet]'") from None
     except (ValueError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidInput(f"{path}: not a readable {suffix[1:]} file: {first}"[:300]) from None
+
+
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, engine="pyarrow")
+    except ImportError:
+        return pd.read_csv(path)
+
+
+def _parquet_profile(path: Path) -> Profile:
+    """Profile a Parquet file one column at a time: memory for one column, not the file."""
+    import pyarrow.parquet as pq
+
+    from ..monitor.profile import Profile, profile_column
+
+    parquet = pq.ParquetFile(path)
+    names = [n for n in parquet.schema_arrow.names if not n.startswith("__index_level_")]
+    columns = tuple(profile_column(parquet.read(columns=[name]).to_pandas()[name], name)
+                    for name in names)
+    return Profile(name=path.name, rows=parquet.metadata.num_rows, columns=columns)
 
 
 def profile_source(source: str, project: Project | None) -> Profile:

@@ -11,8 +11,8 @@ from ..errors import EXIT_FINDINGS, EXIT_OK, InvalidInput
 from .common import json_option, print_json, project, settings
 from .render import console
 
-_FINDINGS = "Exit codes: 0 nothing found; 1 found (drift, decay, an unhealthy job); " \
-            "2 invalid input; 4 registry or store failure."
+_FINDINGS = ("Exit codes: 0 nothing found; 1 found (drift, decay, an unhealthy job);\n"
+             "2 invalid input; 4 registry or store failure.")
 
 
 @click.command("drift", help=f"""Compare two datasets: per column a drift statistic suited to
