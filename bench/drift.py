@@ -115,7 +115,10 @@ def evidently_python() -> Path:
 
 
 def run_size(rows: int, repeat: int, folder: Path, evidently: Path) -> dict[str, object]:
-    reference, current = make_data(rows, folder)
+    # The data is made in a child process: a child's peak RSS (ru_maxrss) starts from its
+    # parent's size at fork, so this process must stay small for the measurements to be fair.
+    subprocess.run([sys.executable, __file__, "--make", str(rows), str(folder)], check=True)
+    reference, current = folder / f"reference-{rows}.parquet", folder / f"current-{rows}.parquet"
     nbprod = Path(sys.executable).with_name("nbprod")
     results: dict[str, object] = {"rows": rows}
     for tool in ("nbprod", "evidently"):
@@ -154,7 +157,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool and size")
+    parser.add_argument("--make", nargs=2, metavar=("ROWS", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_data(int(args.make[0]), Path(args.make[1]))
+        return
     evidently = evidently_python()
     with tempfile.TemporaryDirectory(prefix="nbprod-bench-drift-") as tmp:
         for rows in args.rows:

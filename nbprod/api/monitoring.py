@@ -82,9 +82,14 @@ def monitor_job(project: Project, job: str, stage: str | None = None, *,
     details: dict[str, Any] = {"drift": [r.to_json() for r in reports],
                                "decay": [d.to_json() for d in decays], "notes": notes}
     if act and drifted and config.on_drift == "retrain":
-        from .retrain import retrain
+        from .retrain import recent_retrain, retrain
 
-        details["retrain"] = retrain(project, config, reference.job if reference else job)
+        earlier = recent_retrain(project, job, stage, settings.alerts.window)
+        if earlier is not None:
+            notes.append(f"not retrained again: verdict {earlier.verdict_id} retrained "
+                         f"{earlier.details['retrain'].get('job')} within the alert window")
+        else:
+            details["retrain"] = retrain(project, config, reference.job if reference else job)
     verdict = project.registry.monitor.add_verdict(MonitorVerdict(
         job=job, stage=stage, version=pointer.version, job_run_id=current.job_run_id,
         reference_job_run_id=reference.job_run_id if reference else None, drifted=drifted,

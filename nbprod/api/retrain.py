@@ -9,11 +9,13 @@ in production) and the same approvals.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from ..errors import NbprodError
 from ..jobs.spec import job_spec
 from ..monitor.settings import JobMonitor
+from ..records import MonitorVerdict, utcnow
 from .jobs import JobRunRequest, build_job, run_job
 from .project import Project
 
@@ -39,3 +41,17 @@ def retrain(project: Project, config: JobMonitor, reference_job: str) -> dict[st
                      "change; this run retrained it on the current data") if same else
                     (f"nbprod promote {target} {version} --to staging, then production "
                      "(its gates and approvals decide)")}
+
+
+def recent_retrain(project: Project, job: str, stage: str,
+                   window: float) -> MonitorVerdict | None:
+    """A verdict within ``window`` seconds that retrained (one challenger per drift, not
+    one per monitor call)."""
+    since = utcnow() - dt.timedelta(seconds=window)
+    for verdict in project.registry.monitor.verdicts(job, stage=stage, limit=20):
+        if verdict.created_at < since:
+            return None
+        retrained = verdict.details.get("retrain")
+        if isinstance(retrained, dict) and "error" not in retrained:
+            return verdict
+    return None

@@ -137,6 +137,10 @@ def test_drift_retrains_a_challenger_whose_promotion_still_needs_gates_and_appro
     assert retrained["state"] == "succeeded" and retrained["champion"] == first
     assert [a.status for a in outcome.alerts] == ["unrouted"]  # no channel configured
 
+    again = monitor_job(ann, "watch")  # drift persists: one challenger per window
+    assert again.verdict.drifted and "retrain" not in again.verdict.details
+    assert any("not retrained again" in note for note in again.notes)
+
     challenger = retrained["version"]
     assert ann.registry.jobs.stage("watch", "production").version == first  # type: ignore[union-attr]
     with pytest.raises(GateFailed) as refused:
@@ -149,7 +153,7 @@ def test_drift_retrains_a_challenger_whose_promotion_still_needs_gates_and_appro
     assert moved.moved and "version 1" in gates["not_worse"]  # compared with the champion
 
     code, history = run_json(root, "monitor", "watch", "--history")
-    assert code == 0 and [v["drifted"] for v in history] == [True, False]
+    assert code == 0 and [v["drifted"] for v in history] == [True, True, False]
 
 
 def test_health_stale_and_failing(as_user: object, root: Path) -> None:
