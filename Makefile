@@ -36,6 +36,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/test_notebooks.py
 	$(PY) bench/sweep.py
 	$(PY) bench/record_cost.py --without-jupyterlab
+	$(PY) bench/drift.py
 
 # Re-pin constraints.txt to what the current venv holds (after changing dependencies).
 constraints: $(VENV)/.installed
