@@ -39,9 +39,10 @@ def verdict_line(report: DriftReport) -> Text:
     return Text(head + f"no drift ({len(report.columns)} columns)", style="green")
 
 
-def drift_table(report: DriftReport) -> Table:
+def drift_table(report: DriftReport, only_drifted: bool = False) -> Table:
     table = _table("column", "kind", "statistic", "score", "p (Holm)", "threshold", "")
-    for c in report.columns:
+    shown = [c for c in report.columns if c.drifted] if only_drifted else report.columns
+    for c in shown:
         p = "" if c.adjusted_p is None else f"{c.adjusted_p:.3g}"
         table.add_row(c.column, c.kind, c.statistic, f"{c.score:.4g}", p, f"{c.threshold:g}",
                       _flag(c.drifted, "drift", "ok"))
@@ -58,7 +59,9 @@ def monitor_summary(outcome: MonitorOutcome) -> list[Text | Table]:
         f"current job run {verdict.job_run_id}; reference job run "
         f"{verdict.reference_job_run_id or '-'}", style="dim")]
     for report in outcome.reports:
-        blocks += [verdict_line(report), drift_table(report)]
+        blocks.append(verdict_line(report))
+        if report.drifted:  # the drifted columns; `nbprod monitor --json` has them all
+            blocks.append(drift_table(report, only_drifted=True))
     if outcome.decay:
         table = _table("metric", "now", "at promotion", "max drop", "")
         for d in outcome.decay:
