@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import NbprodError
-from ..monitor.alerts import Alert, deliver
+from ..monitor.alerts import Alert, active_channels, deliver
 from ..monitor.settings import MonitorSettings, parse_monitor
 from ..records import AlertRecord, utcnow
 from .project import Project
@@ -44,7 +44,7 @@ def send_alert(project: Project, alert: Alert) -> AlertRecord:
             "error": f"repeat of alert {previous.alert_id} sent "
                      f"{previous.created_at:%Y-%m-%d %H:%M} UTC (window "
                      f"{settings.window / 3600:g} h)"}]))
-    if not settings.channels:
+    if not active_channels(settings, project.kernel_env):
         return registry.add_alert(_status(base, "unrouted", []))
     pending = registry.add_alert(base)
     deliveries = [d.to_json() for d in deliver(alert, settings, project.kernel_env)]

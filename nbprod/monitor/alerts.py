@@ -69,11 +69,17 @@ def webhook_body(alert: Alert, form: str) -> dict[str, Any]:
     return {"text": alert.text, **alert.to_json()}
 
 
+def active_channels(settings: AlertSettings, environ: Mapping[str, str]) -> list[Channel]:
+    """The channels that apply here: a webhook whose ``url_env`` is unset is left out."""
+    return [c for c in settings.channels
+            if not c.options.get("url_env") or environ.get(str(c.options["url_env"]))]
+
+
 def deliver(alert: Alert, settings: AlertSettings, environ: Mapping[str, str],
             sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
-    """Send ``alert`` on every channel; the outcome per channel (never raises)."""
+    """Send ``alert`` on every active channel; the outcome per channel (never raises)."""
     return [_with_retries(alert, channel, settings, environ, sleep)
-            for channel in settings.channels]
+            for channel in active_channels(settings, environ)]
 
 
 def _with_retries(alert: Alert, channel: Channel, settings: AlertSettings,
@@ -82,8 +88,8 @@ def _with_retries(alert: Alert, channel: Channel, settings: AlertSettings,
     for attempt in range(1, settings.retries + 1):
         try:
             if channel.type == "webhook":
-                _post(channel.options, webhook_body(alert, str(channel.options.get(
-                    "format", "json"))), settings.timeout)
+                _post(_url(channel.options, environ), webhook_body(alert, str(
+                    channel.options.get("format", "json"))), settings.timeout)
             else:
                 _mail(channel.options, alert, settings.timeout, environ)
             return Delivery(channel.name, True, attempt)
@@ -100,9 +106,17 @@ class _Permanent(Exception):
     """A failure retrying cannot fix (a missing credential)."""
 
 
-def _post(options: Mapping[str, Any], body: dict[str, Any], timeout: float) -> None:
+def _url(options: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    variable = options.get("url_env")
+    url = environ.get(str(variable), "") if variable else str(options["url"])
+    if not url.startswith(("http://", "https://")):
+        raise _Permanent(f"environment variable {variable} does not hold an http(s) URL")
+    return url
+
+
+def _post(url: str, body: dict[str, Any], timeout: float) -> None:
     request = urllib.request.Request(
-        str(options["url"]), data=json.dumps(body).encode("utf-8"), method="POST",
+        url, data=json.dumps(body).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "nbprod-alerts"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read(1024)

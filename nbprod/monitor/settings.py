@@ -23,7 +23,7 @@ retries = 3                               # delivery attempts per channel, with 
 
 [[tool.nbprod.monitor.alerts.channels]]
 type = "webhook"
-url = "https://hooks.slack.com/services/..."
+url_env = "NBPROD_SLACK_WEBHOOK"          # the URL (a secret) from the environment, or url = ...
 format = "slack"                          # or "json": Slack's text plus the alert's fields
 
 [[tool.nbprod.monitor.alerts.channels]]
@@ -37,7 +37,8 @@ username_env = "NBPROD_SMTP_USER"         # credentials come from the environmen
 password_env = "NBPROD_SMTP_PASSWORD"
 ```
 
-Durations are seconds or a number with ``s``, ``m``, ``h`` or ``d``.
+Durations are seconds or a number with ``s``, ``m``, ``h`` or ``d``. A webhook channel whose
+``url_env`` variable is not set is left out where it is unset (a laptop, CI).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ _KEYS = frozenset({"alpha", "large", "threshold", "grace", "failing_after", "slo
 _JOB_KEYS = frozenset({"datasets", "decay", "on_drift", "retrain", "after_run", "stage"})
 _ALERT_KEYS = frozenset({"window", "retries", "backoff", "timeout", "channels"})
 _CHANNEL_KEYS = {
-    "webhook": frozenset({"type", "url", "format", "name"}),
+    "webhook": frozenset({"type", "url", "url_env", "format", "name"}),
     "email": frozenset({"type", "host", "port", "starttls", "ssl", "sender", "to",
                         "username_env", "password_env", "name"}),
 }
@@ -93,7 +94,8 @@ class Channel:
         if given:
             return str(given)
         if self.type == "webhook":
-            return f"webhook {self.options.get('url')}"
+            variable = self.options.get("url_env")
+            return f"webhook ${variable}" if variable else f"webhook {self.options.get('url')}"
         return f"email {self.options.get('host')}"
 
 
@@ -224,9 +226,15 @@ def _channel(entry: Any, where: str) -> Channel:
     kind = str(entry["type"])
     _known(entry, _CHANNEL_KEYS[kind], where)
     if kind == "webhook":
-        url = entry.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        url, variable = entry.get("url"), entry.get("url_env")
+        if (url is None) == (variable is None):
+            raise SettingsError(f"{where} needs url, or url_env naming the environment "
+                                "variable that holds it (for a secret Slack URL)")
+        if url is not None and (not isinstance(url, str)
+                                or not url.startswith(("http://", "https://"))):
             raise SettingsError(f"{where}.url must be an http(s) URL")
+        if variable is not None and not isinstance(variable, str):
+            raise SettingsError(f"{where}.url_env must name an environment variable")
         if entry.get("format", "json") not in ("json", "slack"):
             raise SettingsError(f"{where}.format must be \"json\" or \"slack\"")
     else:

@@ -49,6 +49,17 @@ def test_a_down_webhook_is_retried_with_backoff_and_reported() -> None:
     assert result.error is not None and "cannot reach the webhook" in result.error
 
 
+def test_a_webhook_url_from_the_environment_is_used_only_where_it_is_set() -> None:
+    channel = Channel("webhook", {"type": "webhook", "url_env": "HOOK"})
+    settings = AlertSettings(channels=(channel,))
+    assert deliver(ALERT, settings, {}) == []  # not set here: no channel, nothing sent
+    with webhook_server() as hook:
+        (result,) = deliver(ALERT, settings, {"HOOK": hook.url})
+    assert result.ok and result.channel == "webhook $HOOK" and len(hook.bodies) == 1
+    (bad,) = deliver(ALERT, settings, {"HOOK": "file:///etc/passwd"})
+    assert not bad.ok and bad.attempts == 1 and "does not hold an http(s) URL" in str(bad.error)
+
+
 def test_missing_smtp_credentials_fail_at_once_without_retries() -> None:
     settings = AlertSettings(channels=(Channel("email", {
         "type": "email", "host": "127.0.0.1", "port": free_port(), "sender": "n@example.com",
