@@ -66,6 +66,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/sweep.py
 	$(PY) bench/record_cost.py --without-jupyterlab
 	$(PY) bench/server_runs.py
+	$(PY) bench/drift.py
 
 # Re-pin constraints.txt to what the current venv holds (after changing dependencies).
 constraints: $(VENV)/.installed

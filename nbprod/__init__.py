@@ -6,6 +6,7 @@ Inside a notebook::
     nbprod.record("accuracy", acc)                 # a value of this run
     model_file = nbprod.output_path("model.joblib")  # a file stored with this run
     data = nbprod.step_path("prepare", "train.csv")  # a file an earlier step of the job wrote
+    nbprod.profile(frame, "scoring_input")           # a data profile (and its data checks)
 
 Importing this package is cheap on purpose (it runs in every production kernel): the library
 (``nbprod.api``) and its dependencies load only when used.
@@ -14,6 +15,6 @@ Importing this package is cheap on purpose (it runs in every production kernel):
 from __future__ import annotations
 
 from .about import __version__
-from .execute.capture import output_path, record, step_path
+from .execute.capture import output_path, profile, record, step_path
 
-__all__ = ["__version__", "output_path", "record", "step_path"]
+__all__ = ["__version__", "output_path", "profile", "record", "step_path"]

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RunState = Literal["running", "succeeded", "failed", "lost"]
-FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost"]
+FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost",
+                      "data_check"]
 
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "lost"})
 FAILURE_KINDS: tuple[str, ...] = (
-    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost",
+    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost", "data_check",
 )
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -60,6 +61,8 @@ class Failure:
     evalue: str | None = None
     exit_code: int | None = None
     signal: str | None = None
+    # data_check: the broken rule (dataset, column, rule, failing_rows)
+    check: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class Failure:
             "evalue": self.evalue,
             "exit_code": self.exit_code,
             "signal": self.signal,
+            "check": dict(self.check) if self.check else None,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class Failure:
             evalue=data.get("evalue"),
             exit_code=data.get("exit_code"),
             signal=data.get("signal"),
+            check=data.get("check"),
         )
 
 
@@ -310,3 +315,75 @@ class AuditEntry:
                 "version": self.version, "stage": self.stage,
                 "from_version": self.from_version, "to_version": self.to_version,
                 "forced": self.forced, "gates": list(self.gates), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A data profile a run recorded (``nbprod.profile``): its summary and data checks."""
+
+    run_id: str
+    name: str
+    rows: int
+    columns: int
+    summary: dict[str, Any]  # rows; per column: kind, missing
+    checks: list[dict[str, Any]]  # dataset, column, rule, failing_rows, passed
+    passed: bool
+    sha256: str
+
+    @property
+    def artifact(self) -> str:
+        return f"profiles/{self.name}.json"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "name": self.name, "rows": self.rows,
+                "columns": self.columns, "summary": self.summary, "checks": list(self.checks),
+                "passed": self.passed, "sha256": self.sha256, "artifact": self.artifact}
+
+
+@dataclass(frozen=True)
+class MonitorVerdict:
+    """What ``nbprod monitor`` found for a job's stage: drift and metric decay."""
+
+    job: str
+    stage: str
+    version: int | None
+    job_run_id: str | None  # the production job run whose profiles were compared
+    reference_job_run_id: str | None  # the job run that recorded the reference profiles
+    drifted: bool
+    decayed: bool
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)  # drift reports, metrics, action
+    user: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    verdict_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict_id": self.verdict_id, "job": self.job, "stage": self.stage,
+                "version": self.version, "job_run_id": self.job_run_id,
+                "reference_job_run_id": self.reference_job_run_id, "drifted": self.drifted,
+                "decayed": self.decayed, "summary": self.summary, "details": self.details,
+                "user": self.user, "created_at": _iso(self.created_at)}
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert nbprod sent, suppressed as a repeat, or could not deliver."""
+
+    key: str
+    event: str  # run_failed | drift | decay | stale | failing | slow
+    title: str
+    payload: dict[str, Any]
+    status: str  # pending | sent | failed | suppressed
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    job: str | None = None
+    stage: str | None = None
+    version: int | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    alert_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"alert_id": self.alert_id, "key": self.key, "event": self.event,
+                "title": self.title, "status": self.status, "job": self.job,
+                "stage": self.stage, "version": self.version,
+                "deliveries": list(self.deliveries), "payload": self.payload,
+                "created_at": _iso(self.created_at)}

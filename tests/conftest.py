@@ -57,6 +57,14 @@ def run_json(cwd: Path, *args: str, **kwargs: Any) -> tuple[int, Any]:
             f"not JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
 
 
+def commit_all(root: Path) -> None:
+    """``git init`` ``root`` and commit everything in it (a clean checkout for lineage)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "."], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "example"], cwd=root, check=True)
+
+
 @pytest.fixture
 def cli(project_dir: Path):  # type: ignore[no-untyped-def]
     """``cli("run", "ok.ipynb")`` runs nbprod in the project folder."""

@@ -37,6 +37,8 @@ _EXPORTS = {
     "RunObserver": ".runs", "RunRequest": ".runs", "get_run": ".runs", "list_runs": ".runs",
     "run_notebook": ".runs", "verify_artifacts": ".runs", "checks_for": ".runs",
     "list_checks": ".runs",
+    "profiles_for": ".profiles", "verdicts_for_run": ".monitoring",
+    "list_verdicts": ".monitoring", "list_alerts": ".alerting",
 }
 
 __all__ = [

@@ -67,6 +67,7 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
     after each step.
     """
     version = _resolve_version(project, spec, request)
+    used = used_steps(project, spec, strict=version is not None)
     with tempfile.TemporaryDirectory(prefix="nbprod-bundle-") as tmp:
         if version is not None:
             manifest = version.manifest
@@ -87,7 +88,7 @@ def run_job(project: Project, spec: JobSpec, request: JobRunRequest,
         if on_start is not None:
             on_start(job_run)
         results = _run_steps(project, job_run, steps, notebooks, defaults, request,
-                             reused[1] if reused else {}, observer, on_step)
+                             reused[1] if reused else {}, observer, on_step, used)
     failed = next((r for r in results if r.state in ("failed", "lost")), None)
     failure = None
     if failed is not None:
@@ -169,9 +170,10 @@ def _reused_steps(project: Project, spec: JobSpec, version: JobVersion | None,
 def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
                notebooks: Mapping[str, Path], defaults: Mapping[str, Mapping[str, Any]],
                request: JobRunRequest, reused: Mapping[str, str],
-               observer: RunObserver | None, on_step: Any) -> list[StepResult]:
+               observer: RunObserver | None, on_step: Any,
+               used: Mapping[str, str]) -> list[StepResult]:
     results = [StepResult(name, None, "pending") for name, _ in steps]
-    upstream: dict[str, str] = {}
+    upstream: dict[str, str] = dict(used)
     given = _step_parameters(steps, notebooks, defaults, request.parameters)
     stopped = False
     for index, (name, recorded) in enumerate(steps):
@@ -195,6 +197,34 @@ def _run_steps(project: Project, job_run: JobRun, steps: list[tuple[str, str]],
         if on_step is not None:
             on_step(results[index])
     return results
+
+
+def used_steps(project: Project, spec: JobSpec, *, strict: bool = True) -> dict[str, str]:
+    """Step -> run id of the newest succeeded run of the version the used job's stage points
+    at (``uses``): the model in production, retrained or not. Not ``strict`` (the working
+    tree's job, as in development): else the newest succeeded runs of its notebooks."""
+    if spec.uses is None:
+        return {}
+    job, stage = spec.uses
+    found = used_run(project, job, stage)
+    if found is not None:
+        return {s.step: s.run_id for s in found.steps if s.run_id and s.state == "succeeded"}
+    if not strict and project.settings is not None:
+        from .upstream import latest_of_job
+
+        return latest_of_job(project, project.settings, job)
+    raise NotFound(f"job {spec.name} uses job {job} at {stage}, which has no succeeded "
+                   f"run of the version there yet",
+                   hint=f"promote a version of {job} to {stage} (and run it)")
+
+
+def used_run(project: Project, job: str, stage: str) -> JobRun | None:
+    """The newest succeeded job run of the version ``stage`` of ``job`` points at."""
+    pointer = project.registry.jobs.stage(job, stage)
+    if pointer is None:
+        return None
+    runs = project.registry.jobs.runs(job, version=pointer.version, state="succeeded", limit=1)
+    return runs[0] if runs else None
 
 
 def _step_parameters(steps: list[tuple[str, str]], notebooks: Mapping[str, Path],

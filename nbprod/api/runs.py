@@ -41,6 +41,7 @@ from ..records import (
 )
 from .cache import cached, declared_inputs, given_parameters, kernel_name, run_key
 from .cache import located as _located
+from .profiles import checks_env, data_check_failure, profile_record
 from .project import Project
 from .upstream import default_upstream
 
@@ -98,6 +99,7 @@ class _Prepared:
     injected: InjectedNotebook
     kernel: str
     inputs: dict[str, str]
+    env: dict[str, str]  # what the kernel gets besides the project's environment
 
 
 def run_notebook(project: Project, request: RunRequest,
@@ -182,7 +184,7 @@ def _prepare(project: Project, request: RunRequest, path: Path,
     injected = inject_parameters(notebook, parameters)
     kernel = kernel_name(project, request.kernel, entry, notebook.kernel_name)
     return _Prepared(notebook, contract, parameters, injected, kernel,
-                     declared_inputs(project, entry))
+                     declared_inputs(project, entry), checks_env(project))
 
 
 class _Runner:
@@ -232,7 +234,8 @@ class _Runner:
             for step, run_id in self.record.lineage.upstream.items()}
         env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
                STEP_OUTPUTS_ENV: json.dumps(folders),
-               "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+               "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               **self.prepared.env}
         if self.observer is not None:
             self.observer.run_started(self.record.run_id, self.record.notebook,
                                       len(self.prepared.notebook.cells))
@@ -255,7 +258,7 @@ class _Runner:
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
     def _finish(self, result: Any, renderer: Any) -> None:
-        from ..execute.capture import produced_files, read_values
+        from ..execute.capture import captured_profiles, produced_files, read_values
         from ..notebook._nbformat import nbformat
 
         if self.observer is not None:
@@ -264,8 +267,16 @@ class _Runner:
         values = read_values(self.work / "capture", outputs)
         notes = [*self.prepared.notebook.notes,
                  *(n for n in (self.kernel_note, result.note) if n)]
-        state: RunState = "failed" if result.failure else "succeeded"
-        shown = dataclasses.replace(self.record, state=state, failure=result.failure,
+        # Profiles first: a data check that fails makes the run failed (data_check), which the
+        # report's header card must already say.
+        profiles = []
+        for name, path, content in captured_profiles(self.work / "capture"):
+            self._put_file(f"profiles/{name}.json", path)
+            profiles.append(profile_record(self.record.run_id, name, content,
+                                           self.committed[-1][2]))
+        failure = data_check_failure(result.failure, profiles)
+        state: RunState = "failed" if failure else "succeeded"
+        shown = dataclasses.replace(self.record, state=state, failure=failure,
                                     values=values, ended_at=utcnow())
         self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
         try:
@@ -280,15 +291,16 @@ class _Runner:
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
         final = dataclasses.replace(
-            self.record, state=state, failure=result.failure, values=values,
+            self.record, state=state, failure=failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,
             artifacts=tuple(ArtifactRef(n, self._location(k), s, z)
                             for n, k, s, z in self.committed))
         self._put_bytes("record.json",
                         json.dumps(final.to_json(), indent=2, sort_keys=True).encode())
         self.project.registry.finish_run(
-            self.record.run_id, state=state, failure=result.failure, values=values,
-            artifacts=self.committed, note=final.note, ended_at=final.ended_at)
+            self.record.run_id, state=state, failure=failure, values=values,
+            artifacts=self.committed, note=final.note, ended_at=final.ended_at,
+            profiles=profiles)
 
     def _finish_abnormally(self, exc: BaseException) -> None:
         """Record why the machinery stopped (store full, Ctrl-C); keep what was committed."""

@@ -108,29 +108,33 @@ def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks
     """Test each notebook (absolute paths); results in the order given."""
     steps = _job_steps(settings)
     plans = [_plan(settings, path, config, steps) for path in notebooks]
+    users = _users_of_other_jobs(settings)
     _preload()
     log_dir = Path(tempfile.mkdtemp(prefix="nbprod-test-"))
     budget = settings.timeout + settings.start_timeout + 60
     tasks: list[Task[Any]] = []
+    later: list[Task[Any]] = []  # notebooks reading another job's files: after that job's
     pending: dict[int, set[str]] = {i: set() for i in range(len(plans))}
     jobs: dict[str, list[int]] = {}
     for index, plan in enumerate(plans):
+        wave = later if plan.shown in users else tasks
         if plan.regression:
             key = f"{index}:regression"
-            tasks.append(Task(key, _regression_task(plan, config, settings, environ), budget,
-                              log_dir / f"{index}-regression.log"))
+            wave.append(Task(key, _regression_task(plan, config, settings, environ), budget,
+                             log_dir / f"{index}-regression.log"))
             pending[index].add(key)
         if plan.smoke_parameters is not None and plan.job is None:
             key = f"{index}:smoke"
-            tasks.append(Task(key, _smoke_task(plan, settings, environ), budget,
-                              log_dir / f"{index}-smoke.log"))
+            wave.append(Task(key, _smoke_task(plan, settings, environ), budget,
+                             log_dir / f"{index}-smoke.log"))
             pending[index].add(key)
         elif plan.smoke_parameters is not None and plan.job is not None:
             jobs.setdefault(plan.job, []).append(index)
             pending[index].add(f"job:{plan.job}")
     for job in jobs:
         steps_budget = budget * max(1, len(jobs[job]))
-        tasks.append(Task(f"job:{job}", _job_task(job, settings, environ), steps_budget,
+        wave = later if plans[jobs[job][0]].shown in users else tasks
+        wave.append(Task(f"job:{job}", _job_task(job, settings, environ), steps_budget,
                           log_dir / f"job-{job}.log"))
     gathered: dict[int, list[Outcome[Any]]] = {i: [] for i in range(len(plans))}
     results: dict[int, NotebookTest] = {}
@@ -153,7 +157,9 @@ def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks
             results[index] = _result(plan, [], log_dir)
             if on_done is not None:
                 on_done(results[index])
-    run_forked(tasks, workers=workers or config.workers or _cores(), on_done=done)
+    for wave in (tasks, later):
+        if wave:
+            run_forked(wave, workers=workers or config.workers or _cores(), on_done=done)
     ordered = tuple(results[i] for i in range(len(plans)))
     recorded = _record(settings, environ, ordered, config) if record else 0
     return TestReport(results=ordered, recorded=recorded)
@@ -167,21 +173,23 @@ def _cores() -> int:
 
 def _job_steps(settings: Settings) -> dict[str, tuple[str, str]]:
     """Project-relative notebook path -> (job, step), for the first job holding each."""
-    from ..errors import NbprodError
-    from ..jobs.spec import job_spec
+    from ..jobs.spec import declared_jobs
 
     found: dict[str, tuple[str, str]] = {}
-    jobs = settings.raw.get("jobs") or {}
-    for name in sorted(jobs) if isinstance(jobs, dict) else []:
-        try:
-            spec = job_spec(settings, name)
-        except NbprodError:
-            continue
+    for spec in declared_jobs(settings):
         if len(spec.steps) < 2:
             continue  # a one-step job tests like its notebook
         for step in spec.steps:
             found.setdefault(step.notebook, (spec.name, step.name))
     return found
+
+
+def _users_of_other_jobs(settings: Settings) -> set[str]:
+    """Notebooks of jobs that ``uses`` another job (their runs read its files)."""
+    from ..jobs.spec import declared_jobs
+
+    return {step.notebook for spec in declared_jobs(settings) if spec.uses is not None
+            for step in spec.steps}
 
 
 def _plan(settings: Settings, path: Path, config: TestConfig,

@@ -8,8 +8,9 @@ works as the job would, and the run records which runs it read.
 
 from __future__ import annotations
 
+from ..config import Settings
 from ..errors import NbprodError
-from ..jobs.spec import job_spec
+from ..jobs.spec import declared_jobs, job_spec
 from .project import Project
 
 
@@ -18,19 +19,37 @@ def default_upstream(project: Project, notebook: str) -> dict[str, str]:
     settings = project.settings
     if settings is None:
         return {}
-    jobs = settings.raw.get("jobs") or {}
-    for name in sorted(jobs) if isinstance(jobs, dict) else []:
-        try:
-            spec = job_spec(settings, name)
-        except NbprodError:
-            continue  # a broken job declaration is reported where jobs are used
+    for spec in declared_jobs(settings):
         paths = [s.notebook for s in spec.steps]
         if notebook not in paths:
             continue
-        upstream: dict[str, str] = {}
+        upstream = _used(project, settings, spec.uses) if spec.uses else {}
         for step in spec.steps[: paths.index(notebook)]:
             latest = project.registry.latest_run_id(step.notebook)
             if latest is not None:
                 upstream[step.name] = latest
         return upstream
     return {}
+
+
+def _used(project: Project, settings: Settings, uses: tuple[str, str]) -> dict[str, str]:
+    """A job that ``uses`` another, run on its own: the newest succeeded run of the version
+    that job's stage points at, else the newest succeeded run of each of its steps'
+    notebooks (as in development, before anything was promoted)."""
+    from .jobs import used_run
+
+    job, stage = uses
+    staged = used_run(project, job, stage)
+    if staged is not None:
+        return {s.step: s.run_id for s in staged.steps if s.run_id}
+    return latest_of_job(project, settings, job)
+
+
+def latest_of_job(project: Project, settings: Settings, job: str) -> dict[str, str]:
+    """Step -> the newest succeeded run of each of ``job``'s notebooks."""
+    try:
+        used = job_spec(settings, job)
+    except NbprodError:
+        return {}
+    found = {s.name: project.registry.latest_run_id(s.notebook) for s in used.steps}
+    return {name: run_id for name, run_id in found.items() if run_id}

@@ -56,6 +56,7 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
             as_json: bool) -> int:
     from .. import api
     from ..api.jobs import JobRunRequest, run_job
+    from ..api.watch import after_job_run
     from ..errors import InvalidInput
     from ..jobs.spec import job_spec
 
@@ -82,8 +83,16 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
             version=version, stage=stage, from_step=from_step, parameters=given, test=test,
             cache=cache and not force),
             on_step=show)
+        followup = after_job_run(proj, job_run_record)
     if as_json:
-        print_json(job_run_record.to_json())
+        print_json({**job_run_record.to_json(), "followup": followup.to_json()})
+    else:
+        from .monitorrender import alert_line, monitor_summary
+
+        blocks = monitor_summary(followup.monitor) if followup.monitor else \
+            [*map(alert_line, followup.alerts), *(f"note: {n}" for n in followup.notes)]
+        for block in blocks:
+            out.print(block, markup=False, highlight=False)
     source = f"version {job_run_record.version}" if job_run_record.version else "working tree"
     if job_run_record.state == "succeeded":
         if not as_json:

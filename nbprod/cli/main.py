@@ -36,6 +36,7 @@ HELP = f"""Take parameterized Jupyter notebooks to production.
   nbprod lint / nbprod test                             grade notebooks before they ship
   nbprod job run pipeline / nbprod job build pipeline   run a job / build a version of it
   nbprod promote pipeline 3 --to production             ship a version behind its gates
+  nbprod monitor score / nbprod health                  drift, decay, stale or failing jobs
 
 Settings come from [tool.nbprod] in pyproject.toml (or nbprod.toml), found by walking up
 from the current folder, then NBPROD_* environment variables, then flags. Every command
@@ -68,6 +69,10 @@ COMMANDS = {
     "stages": "nbprod.cli.promotecmd:stages_command",
     "audit": "nbprod.cli.promotecmd:audit_command",
     "serve": "nbprod.cli.servecmd:serve_command",
+    "drift": "nbprod.cli.monitorcmd:drift_command",
+    "monitor": "nbprod.cli.monitorcmd:monitor_command",
+    "health": "nbprod.cli.monitorcmd:health_command",
+    "alerts": "nbprod.cli.monitorcmd:alerts_command",
 }
 
 

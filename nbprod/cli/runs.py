@@ -7,6 +7,7 @@ import click
 from .. import api
 from ..errors import NotFound
 from .common import json_option, print_json, project
+from .monitorrender import profiles_block, verdict_lines
 from .render import checks_table, console, diff_table, run_summary, runs_table
 
 _STATES = click.Choice(["running", "succeeded", "failed", "lost"])
@@ -57,9 +58,13 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
         record = api.get_run(proj, run_id)
         corrupt = api.verify_artifacts(proj, record) if verify else []
         checks = api.checks_for(proj, record.notebook_version)
+        profiles = api.profiles_for(proj, record.run_id)
+        verdicts = api.verdicts_for_run(proj, record)
     if as_json:
         data = record.to_json()
         data["checks"] = [c.to_json() for c in checks]
+        data["profiles"] = [p.to_json() for p in profiles]
+        data["monitor"] = [v.to_json() for v in verdicts]
         if verify:
             data["corrupt_artifacts"] = corrupt
         print_json(data)
@@ -68,6 +73,10 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
         for block in run_summary(record):
             out.print(block)
         out.print(checks_table(checks, title="checks of this notebook version"))
+        if profiles:
+            out.print(profiles_block(profiles))
+        for line in verdict_lines(verdicts):
+            out.print(line)
         if verify:
             out.print("artifacts verified: all match" if not corrupt else
                       f"[red]artifacts that no longer match their hash: {', '.join(corrupt)}")

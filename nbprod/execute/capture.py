@@ -24,8 +24,10 @@ from typing import Any
 
 CAPTURE_ENV = "NBPROD_CAPTURE_DIR"
 STEP_OUTPUTS_ENV = "NBPROD_STEP_OUTPUTS"  # JSON: step name -> folder of that step's files
+DATA_CHECKS_ENV = "NBPROD_DATA_CHECKS"  # JSON: dataset name -> its declared data checks
 VALUES_FILE = "values.jsonl"
 FILES_DIR = "files"
+PROFILES_DIR = "profiles"
 LOCAL_DIR = "nbprod-local"
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _SCRAPBOOK_PREFIX = "application/scrapbook.scrap."
@@ -106,6 +108,32 @@ def step_path(step: str, name: str) -> Path:
     return path
 
 
+def profile(data: Any, name: str, *, checks: Any = None) -> Any:
+    """Record a compact profile of a pandas DataFrame with this run, and check the data.
+
+    The profile (per column: kind, counts, missing values, a quantile sketch or the top
+    values; never the rows) is stored as the artifact ``profiles/NAME.json`` and summarized
+    in the registry; ``nbprod drift`` and ``nbprod monitor`` compare profiles. Data checks
+    declared for ``name`` in settings (``[tool.nbprod.monitor.checks.NAME]``) and those given
+    as ``checks`` (the same table, or a pandera ``DataFrameSchema``) run on the frame; a
+    broken one raises ``DataCheckFailed`` and the run fails as ``data_check``. Returns the
+    profile. pandas (and pandera, with checks) load on the first call, not on import.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise RecordError(f"nbprod.profile: name {name!r} must be 1-200 characters of "
+                          "letters, digits, '.', '_' or '-'")
+    from ..monitor.kernel import profile_dataset  # pandas: only when a notebook profiles
+
+    declared = json.loads(os.environ.get(DATA_CHECKS_ENV) or "{}").get(name)
+    folder, interactive = _capture_dir()
+    result = profile_dataset(data, name, folder / PROFILES_DIR, checks=checks,
+                             declared=declared)
+    if interactive:
+        print(f"nbprod: profile {name} written to {folder / PROFILES_DIR} (not under "
+              "`nbprod run`)", file=sys.stderr)
+    return result
+
+
 def _check_relative(name: str, function: str) -> None:
     if not isinstance(name, str) or not name or name.startswith("/") or any(
             part in ("", ".", "..") or not _NAME.fullmatch(part) for part in name.split("/")):
@@ -174,6 +202,25 @@ def _glued(outputs: Iterable[Any]) -> dict[str, Any]:
             elif mime == _PAPERMILL_RECORD and isinstance(payload, dict):
                 values.update({str(k): v for k, v in payload.items()})
     return values
+
+
+def captured_profiles(capture_dir: Path) -> list[tuple[str, Path, dict[str, Any]]]:
+    """``(name, path, content)`` of every profile the notebook recorded with :func:`profile`.
+
+    ``content`` holds ``profile`` (the profile's JSON) and ``checks`` (data check results).
+    """
+    root = capture_dir / PROFILES_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob("*.json")):
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a file cut short by a dying kernel
+        if isinstance(content, dict) and isinstance(content.get("profile"), dict):
+            found.append((path.stem, path, content))
+    return found
 
 
 def produced_files(capture_dir: Path) -> list[tuple[str, Path]]:

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import NotebookSettings, Settings
-from ..errors import NotFound, SettingsError
+from ..errors import NbprodError, NotFound, SettingsError
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 DEFAULT_STAGES = ("dev", "staging", "production")
 _JOB_KEYS = frozenset({"steps", "schedule", "kernel", "stages", "parameters", "test_parameters",
-                       "promotion", "inputs"})
+                       "promotion", "inputs", "uses"})
 _POLICY_KEYS = frozenset({"gates", "approvals"})
 _CRON_FIELD = re.compile(r"[\d*/,\-A-Za-z?LW#]+")
 
@@ -78,6 +78,10 @@ class JobSpec:
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     test_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     promotion: Mapping[str, StagePolicy] = field(default_factory=dict)
+    # uses = { job = "pipeline", stage = "production" }: the steps of that job's newest
+    # succeeded run at that stage are upstream of this job's steps (nbprod.step_path reads
+    # their files), resolved when the job runs, so the model follows promotions.
+    uses: tuple[str, str] | None = None
 
     def policy(self, stage: str) -> StagePolicy:
         """The gates and approvals promoting into ``stage`` requires."""
@@ -105,6 +109,19 @@ def job_spec(settings: Settings, name: str) -> JobSpec:
         known = ", ".join(sorted(jobs)) or "none declared"
         raise NotFound(f"no job '{name}'", hint=f"jobs in [tool.nbprod.jobs]: {known}")
     return parse_job(settings, name, jobs[name])
+
+
+def declared_jobs(settings: Settings) -> list[JobSpec]:
+    """The jobs of ``[tool.nbprod.jobs]`` by name, leaving out broken declarations (they are
+    reported where that job is used)."""
+    jobs = settings.raw.get("jobs") or {}
+    found = []
+    for name in sorted(jobs) if isinstance(jobs, dict) else []:
+        try:
+            found.append(job_spec(settings, name))
+        except NbprodError:
+            continue
+    return found
 
 
 def parse_job(settings: Settings, name: str, table: Any) -> JobSpec:
@@ -141,7 +158,21 @@ def parse_job(settings: Settings, name: str, table: Any) -> JobSpec:
         parameters=_per_step(table.get("parameters", {}), names, f"{where}.parameters"),
         test_parameters=_per_step(table.get("test_parameters", {}), names,
                                   f"{where}.test_parameters"),
-        promotion=_promotion(table.get("promotion", {}), tuple(stages), f"{where}.promotion"))
+        promotion=_promotion(table.get("promotion", {}), tuple(stages), f"{where}.promotion"),
+        uses=_uses(table.get("uses"), name, f"{where}.uses"))
+
+
+def _uses(value: Any, name: str, where: str) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"job", "stage"} or not isinstance(
+            value.get("job"), str) or not NAME.fullmatch(value["job"]) or value["job"] == name:
+        raise SettingsError(f"{where} must be a table naming another job (and a stage): "
+                            "{ job = \"pipeline\", stage = \"production\" }")
+    stage = value.get("stage", "production")
+    if not isinstance(stage, str) or not NAME.fullmatch(stage):
+        raise SettingsError(f"{where}.stage must be a stage name")
+    return value["job"], stage
 
 
 def _safe(name: str) -> str:

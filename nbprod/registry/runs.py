@@ -17,10 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import NotFound
-from ..records import ArtifactRef, Failure, Lineage, RunnerIdentity, RunRecord, utcnow
+from ..records import (
+    ArtifactRef,
+    Failure,
+    Lineage,
+    ProfileRecord,
+    RunnerIdentity,
+    RunRecord,
+    utcnow,
+)
 from . import db, listing
 from .checks import CheckStore
 from .jobs import JobStore
+from .monitor import MonitorStore, insert_profiles
 from .schema import environments, run_artifacts, run_values, runs
 
 # `nbprod show latest`, `nbprod diff latest~1 latest`: run ids start with a digit, never clash.
@@ -35,6 +44,7 @@ class Registry:
         self.url = url
         self.checks = CheckStore(engine, url)
         self.jobs = JobStore(engine, url)
+        self.monitor = MonitorStore(engine, url)
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = 30.0) -> Registry:
@@ -74,11 +84,13 @@ class Registry:
 
     def finish_run(self, run_id: str, *, state: str, failure: Failure | None,
                    values: Mapping[str, Any], artifacts: Sequence[tuple[str, str, str, int]],
-                   note: str | None = None, ended_at: dt.datetime | None = None) -> bool:
+                   note: str | None = None, ended_at: dt.datetime | None = None,
+                   profiles: Sequence[ProfileRecord] = ()) -> bool:
         """Move a running run to its final state with its values and artifacts, atomically.
 
         ``artifacts`` holds ``(name, key, sha256, size)`` of objects already committed to the
-        store. Returns False (and writes nothing) if the run was no longer running, for
+        store (``profiles``: the data profiles among them, summarized). Returns False (and
+        writes nothing) if the run was no longer running, for
         instance because it had been declared lost.
         """
         with db.writing(self.engine, self.url) as conn:
@@ -96,6 +108,7 @@ class Registry:
                 conn.execute(run_artifacts.insert(), [
                     {"run_id": run_id, "name": name, "key": key, "sha256": sha, "size": size}
                     for name, key, sha, size in artifacts])
+            insert_profiles(conn, profiles)
         return True
 
     def record_environment(self, digest: str, python: str, packages: Sequence[str]) -> None:

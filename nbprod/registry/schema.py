@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 runs = sa.Table(
     "runs", metadata,
@@ -153,4 +153,49 @@ audit = sa.Table(
     sa.Column("forced", sa.Boolean, nullable=False),
     sa.Column("gates", sa.JSON, nullable=False),
     sa.Column("reason", sa.Text),
+)
+
+# Monitoring: data profiles recorded by runs, monitor verdicts, alerts (migration 0006).
+profiles = sa.Table(
+    "profiles", metadata,
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("columns", sa.Integer, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),  # per column: kind, missing
+    sa.Column("checks", sa.JSON, nullable=False),  # data check results
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the profile artifact
+)
+
+monitor_verdicts = sa.Table(
+    "monitor_verdicts", metadata,
+    sa.Column("verdict_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(100), nullable=False, index=True),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("job_run_id", sa.String(40), index=True),
+    sa.Column("reference_job_run_id", sa.String(40)),
+    sa.Column("drifted", sa.Boolean, nullable=False),
+    sa.Column("decayed", sa.Boolean, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("user", sa.String(255)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("alert_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, index=True),  # repeats share a key
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("job", sa.String(100), index=True),
+    sa.Column("stage", sa.String(100)),
+    sa.Column("version", sa.Integer),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending|sent|failed|suppressed
+    sa.Column("deliveries", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -1,24 +1,31 @@
 """README.md's shell examples, run as a reader would, in order, in a scratch copy of this
 repository: a command that exits non-zero (or that the README shows and nbprod no longer has)
-fails the test. Only lines marked as needing a second user or a cluster are skipped."""
+fails the test. A line marked as needing a second user runs as a second operating-system user
+(made for the test; that needs root, which CI has); only lines needing a cluster are skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP_MARKS = ("needs a second user", "needs a cluster")
+SECOND_USER = "needs a second user"
+SKIP_MARKS = ("needs a cluster",)
+REVIEWER = "nbprod-reviewer"  # the second user: approves what root built
 # A server the reader stops with Ctrl-C: started, checked to answer on the URL it prints, stopped.
 LONG_RUNNING = "runs until Ctrl-C"
 
@@ -26,7 +33,8 @@ pytestmark = pytest.mark.slow
 
 
 def tour_commands(readme: str) -> list[str]:
-    """The ``$ `` lines of the console blocks from "Your own project" to "Settings"."""
+    """The ``$ `` lines of the console blocks from "Your own project" to "Settings" (but the
+    ones needing a cluster)."""
     start, end = readme.index("## Your own project"), readme.index("## Settings")
     commands = []
     for block in re.findall(r"```console\n(.*?)```", readme[start:end], re.S):
@@ -43,7 +51,10 @@ def test_the_tour_lists_the_commands_it_promises() -> None:
         assert any(c.startswith(expected) for c in commands), expected
     skipped = [line for line in (ROOT / "README.md").read_text().splitlines()
                if line.startswith("$ ") and any(m in line for m in SKIP_MARKS)]
-    assert len(skipped) == 3, skipped  # the dask sweep, the approval and the production move
+    assert len(skipped) == 1, skipped  # the dask sweep
+    assert [c for c in commands if SECOND_USER in c] == [
+        "nbprod approve pipeline 1                          # needs a second user: not the "
+        "builder"]
     assert sum(LONG_RUNNING in c for c in commands) == 2  # nbprod serve, jupyter lab
 
 
@@ -91,6 +102,38 @@ def _serve_and_stop(command: str, cwd: Path, env: dict[str, str], config: Path) 
             proc.wait(timeout=20)
 
 
+def _second_user(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command prefix and environment that run a line as the second user (root only)."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.fail("the README tour approves as a second operating-system user, which needs "
+                    "root to create (CI runs as root)")
+    if subprocess.run(["id", REVIEWER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", REVIEWER],
+                       check=True, capture_output=True)
+    home = Path(tempfile.mkdtemp(prefix="nbprod-reviewer-"))
+    shutil.chown(home, REVIEWER)
+    theirs = {k: v for k, v in env.items() if k not in ("XDG_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")}
+    theirs.update(HOME=str(home), USER=REVIEWER, LOGNAME=REVIEWER)
+    return ["runuser", "-u", REVIEWER, "--"], theirs
+
+
+@contextlib.contextmanager
+def _reachable_interpreter() -> Iterator[None]:
+    """Let other users reach this interpreter (a pyenv Python under /root, say): add o+x to
+    each folder above it that lacks it, for the test's duration."""
+    changed = []
+    for folder in Path(os.path.realpath(sys.executable)).parents:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+            changed.append((folder, mode))
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(stat.S_IMODE(mode))
+
+
 def _scratch_copy(target: Path) -> Path:
     """The repository's tracked files (what a clone has), without its .nbprod/ or venv."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
@@ -105,7 +148,10 @@ def _scratch_copy(target: Path) -> Path:
 
 
 def test_every_tour_command_succeeds(tmp_path: Path) -> None:
-    copy = _scratch_copy(tmp_path / "repo")
+    # Outside pytest's private temporary folder: the second user must reach the project.
+    shared = Path(tempfile.mkdtemp(prefix="nbprod-readme-"))
+    shared.chmod(0o755)
+    copy = _scratch_copy(shared / "repo")
     bin_dir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBPROD_")}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
@@ -115,14 +161,23 @@ def test_every_tour_command_succeeds(tmp_path: Path) -> None:
             if LONG_RUNNING in command:
                 _serve_and_stop(command, copy, env, tmp_path / "jupyter-config")
                 continue
-            proc = subprocess.run(["bash", "-c", command], cwd=copy, env=env,
-                                  capture_output=True, text=True, timeout=600, check=False)
+            prefix, as_env = ([], env) if SECOND_USER not in command else _second_user(env)
+            if prefix:  # the second user reads the project and writes to its registry
+                subprocess.run(["chmod", "-R", "a+rwX", str(copy)], check=True)
+            with _reachable_interpreter() if prefix else contextlib.nullcontext():
+                proc = subprocess.run([*prefix, "bash", "-c", command], cwd=copy, env=as_env,
+                                      capture_output=True, text=True, timeout=600, check=False)
             assert proc.returncode == 0, (f"README command failed (exit {proc.returncode}): "
                                           f"{command}\n{proc.stdout[-2000:]}\n"
                                           f"{proc.stderr[-2000:]}")
         assert (copy / "myproject" / "notebooks" / "churn.ipynb").is_file()
         assert (copy / "deploy" / "cronjob.yaml").is_file()
         assert (copy / "deploy" / "Dockerfile").is_file()
+        audit = subprocess.run(["nbprod", "audit", "pipeline", "--json"], cwd=copy, env=env,
+                               capture_output=True, text=True, timeout=120, check=True)
+        approvals = [row for row in json.loads(audit.stdout) if row.get("action") == "approve"]
+        assert approvals and all(row.get("user") == REVIEWER for row in approvals), approvals
     finally:
         subprocess.run(["nbprod", "kernels", "stop"], cwd=copy, env=env, capture_output=True,
                        timeout=60, check=False)
+        shutil.rmtree(shared, ignore_errors=True)

@@ -43,7 +43,7 @@ def test_failure_json_round_trip() -> None:
 
     assert Failure.from_json(failure.to_json()) == failure
     assert set(failure.to_json()) == {"kind", "message", "cell_index", "ename", "evalue",
-                                      "exit_code", "signal"}
+                                      "exit_code", "signal", "check"}
     assert failure.kind in FAILURE_KINDS
 
 
