@@ -10,7 +10,6 @@ elsewhere with the webhook down (the run succeeds; the failed delivery is record
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,35 +148,3 @@ def test_health_reports_a_stale_job_and_exits_nonzero(example: Path) -> None:
     assert code == 1 and later["healthy"] is False
     stale = {h["job"]: [p["kind"] for p in h["problems"]] for h in later["jobs"]}
     assert stale == {"pipeline": ["stale"], "score": ["stale"]}
-
-
-def test_readme_monitoring_lines_run_in_order(tmp_path: Path) -> None:
-    """README's "Watch what ships" console lines, after the pipeline reached staging as the
-    tour before them does: each exits 0, and the local webhook prints the drift alert."""
-    import os
-    import re
-    import sys
-
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("**Watch what ships.**"):readme.index("## Settings")]
-    (block,) = re.findall(r"```console\n(.*?)```", section, re.S)
-    commands = [line[2:] for line in block.splitlines() if line.startswith("$ ")]
-    root = tmp_path / "tour"
-    root.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    for folder in ("notebooks", "docs"):
-        shutil.copytree(ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
-    commit_all(root)
-    before = ["nbprod job build pipeline", "nbprod lint notebooks", "nbprod test notebooks",
-              "nbprod job run pipeline --version 1", "nbprod promote pipeline 1 --to staging"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBPROD_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["NBPROD_WARM"] = "0"  # no warm nbprod left behind
-    for command in before + commands:
-        proc = subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True,
-                              text=True, timeout=600, check=False)
-        assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-    log = (root / "webhook.log").read_text()
-    assert "score version 1 (production): data drift in 2 columns" in log
-    assert "mean_radius" in log and "mean_texture" in log

@@ -173,6 +173,10 @@ def test_every_tour_command_succeeds(tmp_path: Path) -> None:
         assert (copy / "myproject" / "notebooks" / "churn.ipynb").is_file()
         assert (copy / "deploy" / "cronjob.yaml").is_file()
         assert (copy / "deploy" / "Dockerfile").is_file()
+        # the monitoring lines: the shifted scoring run's alert reached the local webhook
+        alert = (copy / "webhook.log").read_text()
+        assert "score version 1 (production): data drift in 2 columns" in alert, alert
+        assert "mean_radius" in alert and "mean_texture" in alert
         audit = subprocess.run(["nbprod", "audit", "pipeline", "--json"], cwd=copy, env=env,
                                capture_output=True, text=True, timeout=120, check=True)
         approvals = [row for row in json.loads(audit.stdout) if row.get("action") == "approve"]
