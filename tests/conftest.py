@@ -63,3 +63,17 @@ def cli(project_dir: Path):  # type: ignore[no-untyped-def]
     def call(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return run_cli(project_dir, *args, **kwargs)
     return call
+
+
+def require(available: bool, what: str) -> None:
+    """Skip when ``what`` is missing here; under NBPROD_REQUIRE_SERVICES=1 (CI), fail."""
+    if available:
+        return
+    if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"needs {what} (NBPROD_REQUIRE_SERVICES=1)")
+    pytest.skip(f"needs {what}")
+
+
+def require_root(why: str) -> None:
+    """Tests that act as another user or mount a filesystem need root (CI runs as root)."""
+    require(os.getuid() == 0, f"root to {why}")
