@@ -77,3 +77,17 @@ def require(available: bool, what: str) -> None:
 def require_root(why: str) -> None:
     """Tests that act as another user or mount a filesystem need root (CI runs as root)."""
     require(os.getuid() == 0, f"root to {why}")
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """SIGTERM each process (newest first), then wait; kill any that outstays ``timeout``."""
+    import signal
+
+    for proc in reversed(procs):
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -8,8 +8,10 @@ kernel template for the notebook is warm, so a point costs its cells, not Python
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import itertools
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -173,8 +175,28 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
 @dataclass(frozen=True)
 class _Task:
     settings: Settings
-    environ: Mapping[str, str]
+    environ: Mapping[str, str]  # only what a run needs (task_environment), not os.environ
     request: RunRequest
+
+
+def task_environment(environ: Mapping[str, str], pass_env: Sequence[str] = ()
+                     ) -> dict[str, str]:
+    """The variables a sweep task carries to its worker: ``NBPROD_*`` (settings and
+    ``NBPROD_SECRET_*`` parameters) and the names or ``fnmatch`` patterns the project's
+    ``pass_env`` setting lists. A Dask task is pickled to the scheduler and the workers;
+    everything else (cloud credentials, tokens) stays in this process."""
+    return {k: v for k, v in environ.items()
+            if k.startswith("NBPROD_") or any(fnmatch.fnmatchcase(k, p) for p in pass_env)}
+
+
+def _check_channel(executor: Executor, environ: Mapping[str, str]) -> None:
+    """Secret values go to workers only over a private channel (TLS, or this machine)."""
+    secrets = sorted(k for k in environ if k.startswith("NBPROD_SECRET_"))
+    if secrets and not getattr(executor, "private", True):
+        raise InvalidInput(
+            f"the sweep would send {', '.join(secrets)} to the Dask scheduler over an "
+            "unencrypted connection", hint="use a tls:// scheduler address (see docs/sweep.md)"
+                                            " or give the secret in the workers' environment")
 
 
 # Projects a worker process has opened, by settings and environment. Module-level: Dask
@@ -194,7 +216,9 @@ class PointRunner:
                tuple(sorted(task.environ.items())))
         project = _OPEN_PROJECTS.get(key)
         if project is None:
-            project = _OPEN_PROJECTS[key] = open_project(task.settings, task.environ)
+            # The worker's own environment, with what the task brought over it.
+            environ = {**os.environ, **task.environ}
+            project = _OPEN_PROJECTS[key] = open_project(task.settings, environ)
         return run_notebook(project, task.request)
 
 
@@ -210,7 +234,8 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     base = RunRequest(notebook=str(path), strict=strict, kernel=kernel, cache=cache,
                       wait_for_template=True, sweep_id=sweep_id)
     _warm_up(project, base)
-    tasks = [(str(p.index), _Task(settings, environ, replace(base, parameters=dict(p.given),
+    carried = task_environment(environ, settings.pass_env)
+    tasks = [(str(p.index), _Task(settings, carried, replace(base, parameters=dict(p.given),
                                                              point=p.index)))
              for p in points]
     by_index = {p.index: p for p in points}
@@ -235,6 +260,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     stop = (lambda: failures >= max_failures) if max_failures else None
     try:
+        _check_channel(executor, carried)
         executor.run(PointRunner(), tasks, timeout=budget, on_done=done, stop_when=stop)
         report = _settle(project, _report(sweep_id, shown, points, results))
         # A point whose worker vanished before it started (no run recorded) is an

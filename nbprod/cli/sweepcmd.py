@@ -107,7 +107,8 @@ def sweep_command(notebook: str, grid: tuple[str, ...], values_file: Path | None
     with project(resolved) as proj:
         checked = validate_points(proj, notebook, base, points,
                                   strict=proj.defaults.strict if strict is None else strict)
-        runner = load_executor(executor, {"workers": workers, "scheduler": dask_scheduler})
+        runner = load_executor(executor, {"workers": workers, "scheduler": dask_scheduler,
+                                          "tls": resolved.dask_tls})
         progress = _Progress(len(checked)) if stderr_is_tty() and not as_json else None
         try:
             report = run_sweep(proj, resolved, dict(os.environ), notebook, checked, runner,

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ..conftest import run_cli, run_json
+from ..conftest import run_cli, run_json, stop_processes
 from ..integration.test_postgres import pg_url  # noqa: F401 - fixture
 from ..store.conftest import S3, bucket, moto_server, s3  # noqa: F401 - fixtures
 
@@ -73,13 +73,7 @@ def cluster(tmp_path: Path, s3: S3) -> Iterator[tuple[str, list[subprocess.Popen
     try:
         yield address, procs[1:]
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
         log.close()
 
 
