@@ -303,9 +303,12 @@ class AuditEntry:
     gates: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
     audit_id: int | None = None
+    os_user: str | None = None  # the operating-system user who ran the command
+    claimed_user: str | None = None  # what NBPROD_USER claimed (trusted only if identity=env)
 
     def to_json(self) -> dict[str, Any]:
         return {"audit_id": self.audit_id, "at": _iso(self.at), "user": self.user,
+                "os_user": self.os_user, "claimed_user": self.claimed_user,
                 "action": self.action, "outcome": self.outcome, "job": self.job,
                 "version": self.version, "stage": self.stage,
                 "from_version": self.from_version, "to_version": self.to_version,

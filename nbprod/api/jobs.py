@@ -38,8 +38,9 @@ def build_job(project: Project, spec: JobSpec) -> BuildResult:
     """An immutable version of ``spec``: the same content gives the same version back."""
     lock = environment_lock(project.root)
     manifest = build_manifest(spec, project.root, project.store, lock)
-    version, created = project.registry.jobs.add_version(spec.name, manifest.digest,
-                                                         manifest.content, project.user)
+    version, created = project.registry.jobs.add_version(
+        spec.name, manifest.digest, manifest.content, project.user,
+        os_user=project.os_user or None, claimed_user=project.claimed_user)
     put_manifest(project.store, spec.name, version.version, version.manifest)
     return BuildResult(version=version, created=created)
 

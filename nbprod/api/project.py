@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import NotebookSettings, Settings, current_user
+from ..config import NotebookSettings, Settings, claimed_user, current_user, os_user
 from ..errors import NotFound
 from ..lineage import runner_alive
 from ..registry import Registry
@@ -44,8 +44,10 @@ class Project:
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     defaults: RunDefaults = field(default_factory=RunDefaults)
     kernel_env: Mapping[str, str] = field(default_factory=dict)
-    user: str = ""
+    user: str = ""  # who acts (settings' identity: the OS user, or NBPROD_USER for "env")
     settings: Settings | None = None
+    os_user: str = ""  # the operating-system user running this process
+    claimed_user: str | None = None  # what NBPROD_USER says, trusted or not
 
     @property
     def work_dir(self) -> Path:
@@ -117,8 +119,8 @@ def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
         kernel=settings.kernel, strict=settings.strict,
         heartbeat_interval=settings.heartbeat_interval, fast_kernels=settings.fast_kernels,
         template_idle=settings.template_idle)
-    user = current_user(environ)
     return Project(root=settings.project_root, registry=registry,
                    store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
                    notebooks=settings.notebooks, defaults=defaults,
-                   kernel_env=dict(environ), user=user, settings=settings)
+                   kernel_env=dict(environ), user=current_user(environ, settings.identity),
+                   settings=settings, os_user=os_user(), claimed_user=claimed_user(environ))

@@ -124,9 +124,9 @@ def promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
     spec.policy(stage)  # NotFound for an unknown stage
     version = project.registry.jobs.version(spec.name, version_number)
     roles = roles_of(project)
-    base = AuditEntry(at=utcnow(), user=user, action="promote", outcome="ok", job=spec.name,
-                      version=version_number, stage=stage, to_version=version_number,
-                      reason=reason)
+    base = _actor(project, AuditEntry(
+        at=utcnow(), user=user, action="promote", outcome="ok", job=spec.name,
+        version=version_number, stage=stage, to_version=version_number, reason=reason))
     if not roles.may_promote(user, stage):
         if not dry_run:
             _audit(project, base, "not_allowed", reason=f"{user} may not promote to {stage}")
@@ -168,8 +168,9 @@ def approve(project: Project, spec: JobSpec, version_number: int, stage: str = "
     user = project.user
     spec.policy(stage)
     version = project.registry.jobs.version(spec.name, version_number)
-    entry = AuditEntry(at=utcnow(), user=user, action="approve", outcome="ok", job=spec.name,
-                       version=version_number, stage=stage, reason=comment)
+    entry = _actor(project, AuditEntry(at=utcnow(), user=user, action="approve", outcome="ok",
+                                       job=spec.name, version=version_number, stage=stage,
+                                       reason=comment))
     if not roles_of(project).may_approve(user):
         _audit(project, entry, "not_allowed", reason=f"{user} is not an approver")
         raise NotAllowed(f"{user} is not an approver", hint="see [tool.nbprod.roles].approvers")
@@ -187,8 +188,8 @@ def rollback(project: Project, spec: JobSpec, stage: str, *,
     """Point ``stage`` back at the version it held before the current one."""
     user = project.user
     spec.policy(stage)
-    base = AuditEntry(at=utcnow(), user=user, action="rollback", outcome="ok", job=spec.name,
-                      stage=stage, reason=reason)
+    base = _actor(project, AuditEntry(at=utcnow(), user=user, action="rollback", outcome="ok",
+                                      job=spec.name, stage=stage, reason=reason))
     if not roles_of(project).may_promote(user, stage):
         _audit(project, base, "not_allowed", reason=f"{user} may not move {stage}")
         raise NotAllowed(f"{user} may not roll back {stage} of {spec.name}")
@@ -228,6 +229,11 @@ def stages(project: Project, spec: JobSpec) -> list[tuple[str, StagePointer | No
 
 def audit_log(project: Project, job: str | None = None, limit: int = 100) -> list[AuditEntry]:
     return project.registry.jobs.audit(job, limit=limit)
+
+
+def _actor(project: Project, entry: AuditEntry) -> AuditEntry:
+    """The entry with who ran the command as the OS says, and who NBPROD_USER claimed to be."""
+    return _with(entry, os_user=project.os_user or None, claimed_user=project.claimed_user)
 
 
 def _with(entry: AuditEntry, **changes: Any) -> AuditEntry:

@@ -323,7 +323,7 @@ def _record(settings: Settings, environ: Mapping[str, str], results: Sequence[No
         kind="test", notebook=r.notebook, notebook_version=r.notebook_version,
         passed=r.passed, summary=r.summary()[:1000], details=r.to_json(),
         config_digest=config.digest(), run_id=r.smoke.run_id if r.smoke else None,
-        user=current_user(environ), host=socket.gethostname())
+        user=current_user(environ, settings.identity), host=socket.gethostname())
         for r in results if r.notebook_version is not None]
     if not checks:
         return 0

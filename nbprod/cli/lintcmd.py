@@ -80,7 +80,7 @@ def lint_command(paths: tuple[Path, ...], output_format: str, fix: bool, diff: b
         cache_dir=None if no_cache else root / ".nbprod" / "cache",
         registry_url=None if no_record else resolved.registry_url,
         busy_timeout=resolved.busy_timeout,
-        user=current_user(os.environ), fix=fix or diff, write=fix and not diff)
+        user=current_user(os.environ, resolved.identity), fix=fix or diff, write=fix and not diff)
     for result in outcome.fixes:
         if diff and result.diff:
             click.echo(result.diff, nl=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 from rich.text import Text
@@ -159,6 +161,13 @@ def stages_command(name: str, as_json: bool) -> int:
     return 0
 
 
+def _who(entry: Any) -> str:
+    """The acting user, with the OS user when it differs (``ci-bot (os: runner)``)."""
+    if entry.os_user and entry.os_user != entry.user:
+        return f"{entry.user} (os: {entry.os_user})"
+    return str(entry.user)
+
+
 @click.command("audit")
 @click.argument("name", required=False)
 @click.option("--last", type=click.IntRange(min=1), default=50, show_default=True)
@@ -184,7 +193,7 @@ def audit_command(name: str | None, last: int, as_json: bool) -> int:
             "FORCED" if e.forced else "",
             f"failed: {', '.join(failed)}" if failed else "", e.reason or ""]))
         style = {"ok": "green", "refused": "red", "not_allowed": "red", "conflict": "yellow"}
-        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action,
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), _who(e), e.action,
                       Text(e.outcome, style=style.get(e.outcome, "")), e.job, e.stage or "-",
                       moved, detail)
     console().print(table)
