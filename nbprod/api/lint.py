@@ -7,6 +7,7 @@ again, so re-linting an unchanged folder neither opens the database nor grows it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Sequence
@@ -104,13 +105,15 @@ def _fix(report: LintReport, root: Path, *, write: bool) -> list[FixResult]:
 
 
 def registry_identity(url: str) -> str | None:
-    """The registry as the cache remembers it: its URL, and a SQLite file's inode."""
+    """The registry as the cache remembers it: a digest of its URL (which may hold a
+    password, never written to the cache), and a SQLite file's inode."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:32]
     if url.startswith("sqlite:///"):
         try:
-            return f"{url}#{os.stat(url[len('sqlite:///'):]).st_ino}"
+            return f"{digest}#{os.stat(url[len('sqlite:///'):]).st_ino}"
         except OSError:
             return None
-    return url
+    return digest
 
 
 def _record(report: LintReport, url: str, busy_timeout: float, user: str,
@@ -128,7 +131,7 @@ def _record(report: LintReport, url: str, busy_timeout: float, user: str,
         registry.checks.add([_check(r, config, user, host) for r in pending])
     finally:
         registry.close()
-    identity = registry_identity(url) or url
+    identity = registry_identity(url) or hashlib.sha256(url.encode()).hexdigest()[:32]
     if cache is not None:
         for result in pending:
             cache.mark_recorded(result.sha256, identity)

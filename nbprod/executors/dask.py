@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import InfraError, SettingsError
+from ..urls import redact
 from .forkpool import Outcome
 
 
@@ -80,13 +81,14 @@ class DaskExecutor:
                                              processes=True, dashboard_address=None)
                 self.client = Client(self._cluster)
         except OSError as exc:
-            raise InfraError(f"cannot reach the Dask scheduler {scheduler}: {exc}",
+            raise InfraError(f"cannot reach the Dask scheduler {redact(scheduler or '')}: "
+                             f"{redact(str(exc))}",
                              hint="is `dask scheduler` running there?") from exc
         except TypeError as exc:
             if "TLS" not in str(exc):
                 raise
-            raise SettingsError(f"the Dask scheduler {scheduler} speaks TLS and no "
-                                "certificates are configured",
+            raise SettingsError(f"the Dask scheduler {redact(scheduler or '')} speaks TLS and "
+                                "no certificates are configured",
                                 hint="set dask_tls = { ca_file, cert, key } in [tool.nbprod] "
                                      "(or Dask's distributed.comm.tls settings)") from exc
 

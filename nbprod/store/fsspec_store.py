@@ -20,9 +20,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import IntegrityError, NbprodError, SettingsError, StoreError
+from ..urls import redact
 from .base import StoredObject, check_key
 
 # What to install for a protocol whose fsspec backend is missing (fsspec names the rest).
@@ -177,15 +178,6 @@ class FsspecStore:
 def open_fsspec(url: str, storage_options: Mapping[str, Any] | None = None) -> FsspecStore:
     """Entry-point factory (``nbprod.stores``) for fsspec URLs."""
     return FsspecStore(url, storage_options)
-
-
-def redact(url: str) -> str:
-    """``url`` without a password (``user:secret@host`` -> ``user:***@host``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _missing_bucket(exc: BaseException) -> bool:
