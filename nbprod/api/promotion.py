@@ -65,7 +65,11 @@ class _Context:
         self.previous_stage = spec.previous_stage(stage)
 
     def checks(self, notebook_version: str, kind: str) -> list[CheckRecord]:
-        return self.project.registry.checks.for_version(notebook_version, kind)
+        """Only results produced under the settings the project has now: a result of
+        ``nbprod lint --ignore NBP`` (or ``nbprod test --no-regression``) does not count."""
+        wanted = check_settings_digest(self.project, kind)
+        return [c for c in self.project.registry.checks.for_version(notebook_version, kind)
+                if c.config_digest == wanted]
 
     def job_runs(self, version: int, state: str | None = None) -> list[JobRun]:
         return self.project.registry.jobs.runs(self.spec.name, version=version, state=state)
@@ -83,6 +87,18 @@ class _Context:
     def was_in_stage(self, version: int, stage: str) -> bool:
         return any(e.to_version == version
                    for e in self.project.registry.jobs.stage_history(self.spec.name, stage))
+
+
+def check_settings_digest(project: Project, kind: str) -> str:
+    """The digest lint or test results record for the project's current settings."""
+    raw = project.settings.raw if project.settings is not None else {}
+    if kind == "lint":
+        from ..lint.config import LintConfig
+
+        return LintConfig.from_table(raw.get("lint", {})).digest()
+    from ..validate.config import TestConfig
+
+    return TestConfig.from_table(raw.get("test", {})).digest()
 
 
 def roles_of(project: Project) -> Roles:
