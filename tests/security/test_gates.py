@@ -43,7 +43,7 @@ def test_lint_results_under_other_settings_do_not_pass_the_gate(tmp_path: Path) 
     assert code == 1  # the project's settings fail it
     code, _ = run_json(root, "lint", "notebooks", "--ignore", "NBP")
     assert code == 0  # clean only with the rule switched off on the command line
-    code, verdict = run_json(root, "promote", "flow", "1", "--to", "staging", "--dry-run")
+    _, verdict = run_json(root, "promote", "flow", "1", "--to", "staging", "--dry-run")
     lint = next(g for g in verdict["gates"] if g["gate"] == "lint")
     assert not lint["passed"]
     assert "failed for make" in lint["detail"]  # the result under the project's settings
@@ -54,7 +54,7 @@ def test_a_gate_without_any_result_under_current_settings_says_so(tmp_path: Path
     root = _flow_project(tmp_path)
     assert run_json(root, "job", "build", "flow")[0] == 0
     assert run_json(root, "lint", "notebooks", "--ignore", "NBP")[0] == 0
-    code, verdict = run_json(root, "promote", "flow", "1", "--to", "staging", "--dry-run")
+    _, verdict = run_json(root, "promote", "flow", "1", "--to", "staging", "--dry-run")
     lint = next(g for g in verdict["gates"] if g["gate"] == "lint")
     assert not lint["passed"]
     assert "no result under the project's current settings" in lint["detail"]
