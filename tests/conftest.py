@@ -91,3 +91,19 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 15) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def write_notebook(path: Path, parameters: str | None, *cells: str) -> Path:
+    """A python3 notebook: a cell tagged ``parameters`` (if given), then code cells."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                              "language": "python"}
+    if parameters is not None:
+        params = nbformat.v4.new_code_cell(parameters)
+        params.metadata.tags = ["parameters"]
+        nb.cells.append(params)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+    return path

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NbprodError
 from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
+from ..notebook.secrets import Secrets, recorded, split_secrets
 from ..notebook.values import GivenValue, resolve_parameters
 from ..records import (
     ArtifactRef,
@@ -94,10 +95,11 @@ class RunObserver:
 class _Prepared:
     notebook: Notebook
     contract: ParameterContract
-    parameters: dict[str, Any]
+    parameters: dict[str, Any]  # as recorded: secret values are "***"
     injected: InjectedNotebook
     kernel: str
     inputs: dict[str, str]
+    secrets: Secrets = field(default_factory=Secrets)
 
 
 def run_notebook(project: Project, request: RunRequest,
@@ -168,10 +170,11 @@ def _prepare(project: Project, request: RunRequest, path: Path,
     contract = contract_of(notebook, strict=strict)
     parameters = resolve_parameters(contract, given_parameters(entry, request.parameters),
                                     strict=strict)
-    injected = inject_parameters(notebook, parameters)
+    public, secrets = split_secrets(contract, parameters, project.kernel_env)
+    injected = inject_parameters(notebook, public, secrets.names)
     kernel = kernel_name(project, request.kernel, entry, notebook.kernel_name)
-    return _Prepared(notebook, contract, parameters, injected, kernel,
-                     declared_inputs(project, entry))
+    return _Prepared(notebook, contract, recorded(public, secrets), injected, kernel,
+                     declared_inputs(project, entry), secrets)
 
 
 class _Runner:
@@ -219,7 +222,8 @@ class _Runner:
         folders = {step: str(self.project.store.fetch_folder(
             f"runs/{run_id}/files", self.work / "upstream" / step))
             for step, run_id in self.record.lineage.upstream.items()}
-        env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
+        env = {**self.project.kernel_env, **self.prepared.secrets.env,
+               CAPTURE_ENV: str(self.work / "capture"),
                STEP_OUTPUTS_ENV: json.dumps(folders),
                "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         if self.observer is not None:
@@ -249,31 +253,41 @@ class _Runner:
 
         if self.observer is not None:
             self.observer.finishing()
-        outputs = [o for cell in result.node.cells for o in cell.get("outputs", [])]
-        values = read_values(self.work / "capture", outputs)
+        secrets = self.prepared.secrets
+        node = nbformat.from_dict(secrets.mask_data(result.node)) if secrets.values else \
+            result.node
+        failure = result.failure
+        if failure is not None and secrets.values:
+            failure = Failure.from_json(secrets.mask_data(failure.to_json()))
+        outputs = [o for cell in node.cells for o in cell.get("outputs", [])]
+        values = secrets.mask_data(read_values(self.work / "capture", outputs))
         notes = [n for n in (self.kernel_note, result.note) if n]
-        self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
+        self._put_bytes("notebook.ipynb", nbformat.writes(node).encode("utf-8"))
         try:
-            self._put_bytes("report.html", renderer.render(result.node))
+            self._put_bytes("report.html", renderer.render(node))
         except NbprodError:
             raise
         except Exception as exc:
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
         log = self.work / "kernel.log"
-        if result.failure is not None and log.is_file() and log.stat().st_size:
-            self._put_file("kernel.log", log)
+        if failure is not None and log.is_file() and log.stat().st_size:
+            if secrets.values:
+                self._put_bytes("kernel.log", secrets.mask(
+                    log.read_text(encoding="utf-8", errors="replace")).encode("utf-8"))
+            else:
+                self._put_file("kernel.log", log)
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
-        state: RunState = "failed" if result.failure else "succeeded"
+        state: RunState = "failed" if failure else "succeeded"
         final = dataclasses.replace(
-            self.record, state=state, failure=result.failure, values=values,
+            self.record, state=state, failure=failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,
             artifacts=tuple(ArtifactRef(n, self._location(k), s, z)
                             for n, k, s, z in self.committed))
         self._put_bytes("record.json",
                         json.dumps(final.to_json(), indent=2, sort_keys=True).encode())
         self.project.registry.finish_run(
-            self.record.run_id, state=state, failure=result.failure, values=values,
+            self.record.run_id, state=state, failure=failure, values=values,
             artifacts=self.committed, note=final.note, ended_at=final.ended_at)
 
     def _finish_abnormally(self, exc: BaseException) -> None:
@@ -287,6 +301,7 @@ class _Runner:
         else:
             failure = Failure(kind="infra", message=f"internal error: {type(exc).__name__}: "
                               f"{exc}"[:500], ename=type(exc).__name__, evalue=str(exc)[:500])
+        failure = Failure.from_json(self.prepared.secrets.mask_data(failure.to_json()))
         # If the registry is what failed, readers will see the run as lost.
         with contextlib.suppress(NbprodError):
             self.project.registry.finish_run(self.record.run_id, state="failed",

@@ -34,6 +34,7 @@ class SweepPoint:
     index: int
     given: Mapping[str, GivenValue]
     coerced: Mapping[str, Any] = field(default_factory=dict)  # after the contract's types
+    secrets: tuple[str, ...] = ()  # secret parameters given with the point (shown as ***)
 
     def shown(self) -> dict[str, Any]:
         """The point's parameters as the notebook gets them (``"10"`` from --grid is 10)."""
@@ -154,6 +155,7 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
                     strict: bool = True) -> list[SweepPoint]:
     """Every point checked against the contract; the first bad one is a ParameterError."""
     from ..notebook import contract_of, read_notebook
+    from ..notebook.secrets import recorded, split_secrets
 
     if not points:
         raise InvalidInput("the sweep has no points", hint="give --grid, --values or --random")
@@ -168,7 +170,10 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
             shown = ", ".join(f"{k}={v.value}" for k, v in point.items())
             raise ParameterError(f"sweep point {index} ({shown}): {exc.message}",
                                  parameter=exc.parameter, hint=exc.hint) from None
-        checked.append(SweepPoint(index, {**base, **point}, coerced))
+        public, secrets = split_secrets(contract, coerced, project.kernel_env)
+        given_secrets = tuple(n for n in secrets.names if n in coerced)
+        checked.append(SweepPoint(index, {**base, **point}, recorded(public, secrets),
+                                  given_secrets))
     return checked
 
 
@@ -189,9 +194,11 @@ def task_environment(environ: Mapping[str, str], pass_env: Sequence[str] = ()
             if k.startswith("NBPROD_") or any(fnmatch.fnmatchcase(k, p) for p in pass_env)}
 
 
-def _check_channel(executor: Executor, environ: Mapping[str, str]) -> None:
+def _check_channel(executor: Executor, environ: Mapping[str, str],
+                   points: Sequence[SweepPoint]) -> None:
     """Secret values go to workers only over a private channel (TLS, or this machine)."""
-    secrets = sorted(k for k in environ if k.startswith("NBPROD_SECRET_"))
+    secrets = sorted({k for k in environ if k.startswith("NBPROD_SECRET_")} |
+                     {f"parameter {n}" for p in points for n in p.secrets})
     if secrets and not getattr(executor, "private", True):
         raise InvalidInput(
             f"the sweep would send {', '.join(secrets)} to the Dask scheduler over an "
@@ -260,7 +267,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     stop = (lambda: failures >= max_failures) if max_failures else None
     try:
-        _check_channel(executor, carried)
+        _check_channel(executor, carried, points)
         executor.run(PointRunner(), tasks, timeout=budget, on_done=done, stop_when=stop)
         report = _settle(project, _report(sweep_id, shown, points, results))
         # A point whose worker vanished before it started (no run recorded) is an

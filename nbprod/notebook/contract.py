@@ -21,6 +21,8 @@ _BASES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": 
           "List": "list", "dict": "dict", "Dict": "dict", "Any": "any", "object": "any"}
 # Magics and shell escapes are IPython syntax, not Python; they carry no parameters.
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
+# ``db_password: str = ""  # nbprod: secret`` (the rest of the comment is the help).
+_SECRET_MARK = re.compile(r"(?:^|[;,]\s*|\s)nbprod:\s*secret\b[;,]?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,15 @@ class Parameter:
     help: str | None
     line: int
     typed: bool  # annotated, or typed by a non-None literal
+    # ``# nbprod: secret``: passed through the kernel's environment, never written anywhere.
+    secret: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": str(self.type), "default": self.default,
+        data = {"name": self.name, "type": str(self.type), "default": self.default,
                 "help": self.help, "typed": self.typed}
+        if self.secret:
+            data["secret"] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -183,8 +190,16 @@ def _parameter(node: ast.stmt, comments: dict[int, str]) -> Parameter:
     if not ptype.accepts(default):
         raise _Skip(f"the default of '{name}' ({default!r}) is not a {ptype}")
     end = getattr(node, "end_lineno", None) or node.lineno
-    return Parameter(name=name, type=ptype, default=default, help=comments.get(end),
-                     line=node.lineno, typed=typed)
+    help_text, secret = _secret_mark(comments.get(end))
+    return Parameter(name=name, type=ptype, default=default, help=help_text,
+                     line=node.lineno, typed=typed, secret=secret)
+
+
+def _secret_mark(comment: str | None) -> tuple[str | None, bool]:
+    """The help text without ``nbprod: secret``, and whether the mark was there."""
+    if comment is None or not _SECRET_MARK.search(comment):
+        return comment, False
+    return _SECRET_MARK.sub(" ", comment).strip(" ;,") or None, True
 
 
 def _annotation_type(node: ast.expr, name: str) -> ParamType:

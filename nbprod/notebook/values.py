@@ -63,6 +63,9 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
             ptype = ANY
         else:
             ptype = parameter.type
+        if parameter is not None and parameter.secret:
+            resolved[name] = _secret_value(name, given_value)  # never shown in an error
+            continue
         if given_value.raw:
             value = coerce_string(str(given_value.value), ptype, name, given_value.source,
                                   papermill_style=parameter is None)
@@ -77,6 +80,14 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
             raise _mismatch(name, ptype, value, given_value.source)
         resolved[name] = _as_declared(value, ptype)
     return resolved
+
+
+def _secret_value(name: str, given: GivenValue) -> str:
+    value = str(given.value) if given.raw else given.value
+    if not isinstance(value, str):
+        raise ParameterError(f"secret parameter '{name}' (from {given.source}) must be a "
+                             "string", parameter=name)
+    return value
 
 
 def _as_declared(value: Any, ptype: ParamType) -> Any:
