@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NbprodError
+from ..errors import ArtifactsCorrupt, IntegrityError, InvalidInput, NbprodError
 from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
 from ..notebook.secrets import Secrets, recorded, split_secrets
@@ -43,7 +43,7 @@ from ..records import (
 from .cache import cached, declared_inputs, given_parameters, kernel_name, run_key
 from .cache import located as _located
 from .project import Project
-from .upstream import default_upstream
+from .upstream import default_upstream, fetch_upstream
 
 if TYPE_CHECKING:
     from ..notebook.injection import InjectedNotebook
@@ -205,6 +205,10 @@ class _Runner:
         try:
             result = self._execute()
             self._finish(result, renderer)
+        except IntegrityError as exc:
+            # An earlier step's file no longer matches its record: nothing ran; this run is
+            # a failed one (infra, naming the file), returned like any other failure.
+            self._finish_abnormally(exc)
         except BaseException as exc:
             self._finish_abnormally(exc)
             raise
@@ -219,9 +223,8 @@ class _Runner:
 
         defaults = self.project.defaults
         req = self.request
-        folders = {step: str(self.project.store.fetch_folder(
-            f"runs/{run_id}/files", self.work / "upstream" / step))
-            for step, run_id in self.record.lineage.upstream.items()}
+        folders = fetch_upstream(self.project, self.record.lineage.upstream,
+                                 self.work / "upstream")
         env = {**self.project.kernel_env, **self.prepared.secrets.env,
                CAPTURE_ENV: str(self.work / "capture"),
                STEP_OUTPUTS_ENV: json.dumps(folders),
@@ -387,15 +390,20 @@ def list_runs(project: Project, *, notebook: str | None = None, state: str | Non
         notebook=notebook, state=state, limit=last)]
 
 
-def verify_artifacts(project: Project, record: RunRecord) -> list[str]:
-    """Names of artifacts whose stored bytes no longer match their recorded SHA-256."""
-    bad = []
+def verify_artifacts(project: Project, record: RunRecord) -> ArtifactsCorrupt | None:
+    """The integrity error for artifacts whose stored bytes are missing or no longer match
+    their recorded SHA-256 (None when all match)."""
+    from ..errors import IntegrityError, StoreError
+
+    problems: list[tuple[str, str, str | None]] = []
     for artifact in record.artifacts:
         try:
             project.store.read_bytes(f"runs/{record.run_id}/{artifact.name}", artifact.sha256)
-        except NbprodError:
-            bad.append(artifact.name)
-    return bad
+        except IntegrityError as exc:
+            problems.append((artifact.name, artifact.sha256, exc.actual))
+        except StoreError:
+            problems.append((artifact.name, artifact.sha256, None))
+    return ArtifactsCorrupt(record.run_id, problems) if problems else None
 
 
 def checks_for(project: Project, notebook_version: str | None) -> list[CheckRecord]:

@@ -226,16 +226,15 @@ def _regression_task(plan: _Plan, config: TestConfig, settings: Settings,
         from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
         from ..validate.regression import run_regression
         from .project import open_project
-        from .upstream import default_upstream
+        from .upstream import default_upstream, fetch_upstream
 
         with tempfile.TemporaryDirectory(prefix="nbprod-capture-") as capture:
             # nbprod.record() in the notebook writes here instead of beside the notebook.
             env = {CAPTURE_ENV: capture}
             if plan.job is not None:  # a job step reads its upstream steps' latest files
                 with open_project(settings, environ) as project:
-                    folders = {step: str(project.store.fetch_folder(
-                        f"runs/{run_id}/files", Path(capture) / "upstream" / step))
-                        for step, run_id in default_upstream(project, plan.shown).items()}
+                    folders = fetch_upstream(project, default_upstream(project, plan.shown),
+                                             Path(capture) / "upstream")
                 env[STEP_OUTPUTS_ENV] = json.dumps(folders)
             return run_regression(plan.path, config, shown=plan.shown, kernel=plan.kernel,
                                   cell_timeout=settings.cell_timeout,

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,12 @@ import pytest
 from nbprod.promote.gates import NotWorseGate
 from nbprod.records import JobRun, JobVersion, utcnow
 
-from ..conftest import DATA, run_json
+from ..conftest import run_json
+from .conftest import jobs_project
 
 
 def _flow_project(tmp_path: Path) -> Path:
-    root = tmp_path / "gated"
-    (root / "notebooks").mkdir(parents=True)
-    shutil.copy(DATA.parent / "jobs" / "nbprod.toml", root / "nbprod.toml")
-    for name in ("make", "use"):
-        shutil.copy(DATA.parent / "jobs" / f"{name}.ipynb", root / "notebooks" / f"{name}.ipynb")
-    return root
+    return jobs_project(tmp_path / "gated")
 
 
 @pytest.mark.slow

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 from pathlib import Path
 
 import pytest
 
-from ..conftest import DATA, run_json
+from ..conftest import run_json
+from .conftest import jobs_project
 
 pytestmark = pytest.mark.slow
 ME = pwd.getpwuid(os.getuid()).pw_name
 
 
 def _project(tmp_path: Path, identity: str) -> Path:
-    root = tmp_path / "who"
-    (root / "notebooks").mkdir(parents=True)
-    text = (DATA.parent / "jobs" / "nbprod.toml").read_text()
-    (root / "nbprod.toml").write_text(text.replace('identity = "env"', f'identity = "{identity}"'))
-    for name in ("make", "use"):
-        shutil.copy(DATA.parent / "jobs" / f"{name}.ipynb", root / "notebooks" / f"{name}.ipynb")
-    return root
+    return jobs_project(tmp_path / "who", identity)
 
 
 def test_nbprod_user_does_not_grant_a_role(tmp_path: Path) -> None:
