@@ -21,7 +21,10 @@ them in exactly one place (``nbprod.cli.main``); anything else is a bug and show
         ├── StoreError
         │   └── IntegrityError             a stored artifact's hash does not match
         │       └── ArtifactsCorrupt           a run's artifacts missing or modified
-        └── KernelStartError
+        ├── KernelStartError
+        │   └── KernelNotReady             (also a RuntimeError, as jupyter_client expects)
+        └── ReportError                    the HTML report renderer is unavailable
+    ExportTemplateError            exit 70 an exporter's template is broken (a bug)
 
 Third-party errors are translated where they enter (``raise ... from exc``).
 """
@@ -157,6 +160,19 @@ class ArtifactsCorrupt(IntegrityError):
 
 class KernelStartError(InfraError):
     pass
+
+
+class KernelNotReady(KernelStartError, RuntimeError):
+    """A kernel that did not start or answer. Also a RuntimeError: that is how jupyter_client
+    and nbclient report one, and what they clean up after."""
+
+
+class ReportError(InfraError):
+    """The HTML report cannot be rendered (nbconvert failed to load)."""
+
+
+class ExportTemplateError(NbprodError):
+    """An exporter's template failed to render: a bug in the template, not the user's input."""
 
 
 class GateFailed(NbprodError):

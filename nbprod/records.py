@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RunState = Literal["running", "succeeded", "failed", "lost"]
-FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost"]
+FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra",
+                      "internal", "lost"]
 
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "lost"})
 FAILURE_KINDS: tuple[str, ...] = (
-    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost",
+    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "internal", "lost",
 )
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactsCorrupt, IntegrityError, InvalidInput, NbprodError
+from ..errors import ArtifactsCorrupt, IntegrityError, InvalidInput, NbprodError, ReportError
 from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
 from ..notebook.secrets import Secrets, recorded, split_secrets
@@ -268,9 +268,11 @@ class _Runner:
         self._put_bytes("notebook.ipynb", nbformat.writes(node).encode("utf-8"))
         try:
             self._put_bytes("report.html", renderer.render(node))
+        except ReportError as exc:
+            notes.append(f"HTML report not rendered: {exc.message}"[:300])
         except NbprodError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # nbconvert failed on this notebook: the run still counts
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
         log = self.work / "kernel.log"
         if failure is not None and log.is_file() and log.stat().st_size:
@@ -301,9 +303,10 @@ class _Runner:
         elif isinstance(exc, NbprodError):
             failure = Failure(kind="infra", message=exc.one_line(), ename=type(exc).__name__,
                               evalue=exc.message)
-        else:
-            failure = Failure(kind="infra", message=f"internal error: {type(exc).__name__}: "
-                              f"{exc}"[:500], ename=type(exc).__name__, evalue=str(exc)[:500])
+        else:  # a bug in nbprod: the CLI shows the traceback (exit 70)
+            failure = Failure(kind="internal", message=f"internal error (a bug in nbprod): "
+                              f"{type(exc).__name__}: {exc}"[:500], ename=type(exc).__name__,
+                              evalue=_traceback(exc))
         failure = Failure.from_json(self.prepared.secrets.mask_data(failure.to_json()))
         # If the registry is what failed, readers will see the run as lost.
         with contextlib.suppress(NbprodError):
@@ -324,6 +327,12 @@ class _Runner:
     def _put_file(self, name: str, path: Path) -> None:
         stored = self.project.store.put_file(self._key(name), path)
         self.committed.append((name, stored.key, stored.sha256, stored.size))
+
+
+def _traceback(exc: BaseException) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(exc))[-4000:]
 
 
 class _ObserverBridge:

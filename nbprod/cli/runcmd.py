@@ -117,6 +117,8 @@ def _report(record: RunRecord, *, quiet: bool) -> None:
     failure = record.failure
     message = failure.message if failure else "unknown failure"
     kind = failure.kind if failure else "infra"
+    if kind == "internal" and failure is not None and failure.evalue:
+        err.print(failure.evalue, markup=False, highlight=False, soft_wrap=True)  # traceback
     err.print(f"nbprod: error: run {record.run_id} failed ({kind}): {message}",
               style="red", soft_wrap=True, markup=False, highlight=False)
     output = record.artifact("notebook.ipynb")

@@ -4,8 +4,10 @@ papermill's ``PapermillNotebookClient`` (nbclient underneath) runs the cells and
 ``NotebookExecutionManager`` keeps per-cell status; nbprod adds what papermill leaves open:
 finite timeouts for kernel start, each cell and the whole run; a kernel that is always
 stopped with its process group; and exactly one outcome, ``Failure`` or none, classified as
-``cell_error``, ``kernel_died``, ``timeout``, ``invalid_input`` or ``infra``. The executed
-notebook is returned in every case, with the failing cell marked.
+``cell_error``, ``kernel_died``, ``timeout``, ``invalid_input``, ``infra`` (the kernel did not
+start, the machine failed: retrying may help) or ``internal`` (a bug in nbprod: the failure
+holds the traceback). The executed notebook is returned in every case, with the failing cell
+marked.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import jupyter_client.asynchronous  # noqa: F401 - loaded by every run; see api.
 from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from ..errors import NbprodError
 from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
 from ..notebook.injection import InjectedNotebook
 from ..notebook.version import cell_source
@@ -161,14 +164,16 @@ def _attempt(request: ExecutionRequest,
     except DeadKernelError:
         failure = _timeout(manager, request, whole_run=True) if run_timer.fired \
             else _kernel_died(manager, km, request.notebook)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # KernelNotReady, or jupyter_client's own "did not respond"
         if manager.started == 0:  # kernel did not start or answer: infrastructure
             failure = _start_failure(km, request, exc)
             retriable = not run_timer.fired
         else:
-            failure = _infra(manager, request.notebook, exc)
-    except Exception as exc:
+            failure = _internal(manager, request.notebook, exc)
+    except (NbprodError, OSError) as exc:  # nbprod's machinery or the machine
         failure = _infra(manager, request.notebook, exc)
+    except Exception as exc:  # anything else is a bug in nbprod, not "retrying may help"
+        failure = _internal(manager, request.notebook, exc)
     finally:
         run_timer.cancel()
         if run_timer.fired:  # whatever the kernel did once interrupted and killed
@@ -284,6 +289,15 @@ def _infra(manager: _Manager, injected: InjectedNotebook, exc: BaseException) ->
                                          f"{reason}"[:500],
                    cell_index=injected.input_index(manager.current),
                    ename=type(exc).__name__, evalue=reason)
+
+
+def _internal(manager: _Manager, injected: InjectedNotebook, exc: BaseException) -> Failure:
+    import traceback
+
+    return Failure(kind="internal", message=f"internal error (a bug in nbprod): "
+                                            f"{type(exc).__name__}: {exc}"[:500],
+                   cell_index=injected.input_index(manager.current), ename=type(exc).__name__,
+                   evalue="".join(traceback.format_exception(exc))[-4000:])
 
 
 def _no_kernel(name: str) -> str:

@@ -13,6 +13,7 @@ import re
 import threading
 from typing import Any
 
+from ..errors import ReportError
 from ..notebook._nbformat import nbformat
 
 _UNSAFE_MIME = ("application/javascript", "application/vnd.jupyter.widget-state+json",
@@ -129,7 +130,7 @@ class ReportRenderer:
         """The report for an executed notebook, as UTF-8 HTML."""
         self._thread.join()
         if self._exporter is None:
-            raise RuntimeError(f"cannot render HTML reports: {self._error}")
+            raise ReportError(f"cannot render HTML reports: {self._error}")
         body, _resources = self._exporter.from_notebook_node(_without_scripts(node))
         return str(body).encode("utf-8")
 

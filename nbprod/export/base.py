@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import jinja2
 
-from ..errors import InvalidInput, SettingsError
+from ..errors import ExportTemplateError, InvalidInput, SettingsError
 from ..urls import mask_secrets
 
 __all__ = ["mask_secrets"]  # re-exported: exporters import it from here
@@ -212,7 +212,9 @@ def render(template: str, context: ExportContext, target: str, **values: Any) ->
         return environment().get_template(template).render(
             ctx=context, header=context.header(target), **values)
     except jinja2.TemplateError as exc:  # a template bug, not the user's input
-        raise RuntimeError(f"export template {template}: {exc}") from exc
+        raise ExportTemplateError(f"export template {template}: {exc}",
+                                  hint="a bug in the exporter's template: please report it") \
+            from exc
 
 
 def load_exporters() -> dict[str, Exporter]:
