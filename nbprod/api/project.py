@@ -2,6 +2,8 @@
 
 Built by an interface from resolved :class:`~nbprod.config.Settings` and the process
 environment it wants kernels to inherit; everything below receives these objects explicitly.
+The registry is opened when first used, so a use case that may not need it (``nbprod lint``
+of files whose results are already recorded) does not pay for SQLAlchemy and a connection.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import NotebookSettings, Settings, claimed_user, current_user, os_user
 from ..errors import NotFound
 from ..lineage import runner_alive
-from ..registry import Registry
 from ..store import Store, open_store
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Project:
     """An open nbprod project."""
 
     root: Path
-    registry: Registry
+    registry_url: str
     store: Store
     notebook_dir: str = "notebooks"
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
@@ -48,6 +53,17 @@ class Project:
     settings: Settings | None = None
     os_user: str = ""  # the operating-system user running this process
     claimed_user: str | None = None  # what NBPROD_USER says, trusted or not
+    busy_timeout: float = 30.0
+    _registry: Registry | None = field(default=None, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        """The registry, opened (and migrated if needed) on first use."""
+        if self._registry is None:
+            from ..registry import Registry
+
+            self._registry = Registry.open(self.registry_url, busy_timeout=self.busy_timeout)
+        return self._registry
 
     @property
     def work_dir(self) -> Path:
@@ -58,7 +74,9 @@ class Project:
         return self.root / ".nbprod" / "cache"
 
     def close(self) -> None:
-        self.registry.close()
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None
 
     def __enter__(self) -> Project:
         return self
@@ -111,16 +129,16 @@ class Project:
 
 
 def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
-    """Open the registry and store that ``settings`` name."""
-    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
+    """The project ``settings`` name: its store, and its registry (opened on first use)."""
     defaults = RunDefaults(
         start_timeout=settings.start_timeout, cell_timeout=settings.cell_timeout,
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
         kernel=settings.kernel, strict=settings.strict,
         heartbeat_interval=settings.heartbeat_interval, fast_kernels=settings.fast_kernels,
         template_idle=settings.template_idle)
-    return Project(root=settings.project_root, registry=registry,
-                   store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
+    return Project(root=settings.project_root, registry_url=settings.registry_url,
+                   busy_timeout=settings.busy_timeout, store=open_store(settings.store_url),
+                   notebook_dir=settings.notebook_dir,
                    notebooks=settings.notebooks, defaults=defaults,
                    kernel_env=dict(environ), user=current_user(environ, settings.identity),
                    settings=settings, os_user=os_user(), claimed_user=claimed_user(environ))

@@ -8,10 +8,11 @@ row; a move and its audit row are written in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import GateFailed, InvalidInput, NotAllowed, NotFound
+from ..errors import EXIT_GATE_FAILED, GateFailed, InvalidInput, NotAllowed, NotFound
 from ..jobs.spec import JobSpec
 from ..promote.gates import GateResult, GateSet
 from ..promote.roles import Roles
@@ -47,10 +48,22 @@ class PromotionOutcome:
     pointer: StagePointer | None
     moved: bool
     forced: bool = False
+    dry_run: bool = False
+    refused: GateFailed | None = None  # gates failed: nothing moved (audited as refused)
+
+    @property
+    def exit_code(self) -> int:
+        """5 when gates refused the move (or would have, without --dry-run), else 0."""
+        failed = not self.verdict.passed and not self.moved and not self.dry_run
+        return EXIT_GATE_FAILED if self.refused is not None or failed else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.verdict.to_json(), "moved": self.moved, "forced": self.forced,
+        data = {**self.verdict.to_json(), "moved": self.moved, "forced": self.forced,
                 "pointer": self.pointer.to_json() if self.pointer else None}
+        if self.refused is not None:
+            data["error"] = {"type": "GateFailed", "message": self.refused.one_line(),
+                             "exit_code": self.refused.exit_code}
+        return data
 
 
 class _Context:
@@ -176,6 +189,20 @@ def promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
         _with(entry, forced=forced, at=utcnow()),
         expected_revision=pointer.revision if pointer else None)
     return PromotionOutcome(verdict, moved, moved=True, forced=forced)
+
+
+def try_promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
+                force: bool = False, reason: str | None = None, dry_run: bool = False,
+                gates: GateSet | None = None) -> PromotionOutcome:
+    """:func:`promote`, with a refusal by failed gates returned (``refused``, every gate's
+    result in ``verdict``) rather than raised; other errors still raise."""
+    try:
+        outcome = promote(project, spec, version_number, stage, force=force, reason=reason,
+                          dry_run=dry_run, gates=gates)
+    except GateFailed as exc:
+        verdict = Verdict(spec.name, version_number, stage, tuple(exc.results))
+        return PromotionOutcome(verdict, None, moved=False, refused=exc)
+    return dataclasses.replace(outcome, dry_run=dry_run)
 
 
 def approve(project: Project, spec: JobSpec, version_number: int, stage: str = "production",

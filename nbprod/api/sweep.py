@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import InvalidInput, ParameterError
+from ..errors import EXIT_INFRA, EXIT_NOTEBOOK_FAILED, InvalidInput, ParameterError
 from ..executors.base import Executor
 from ..executors.forkpool import Outcome
 from ..notebook.values import GivenValue, read_parameter_file, resolve_parameters
@@ -97,6 +97,51 @@ class SweepReport:
     def to_json(self) -> dict[str, Any]:
         return {"sweep_id": self.sweep_id, "notebook": self.notebook, "counts": self.counts(),
                 "points": [r.to_json() for r in self.results]}
+
+    @property
+    def exit_code(self) -> int:
+        """4 when a point was lost, 3 when one failed, else 0 (skipped points do not count)."""
+        counts = self.counts()
+        if counts.get("lost"):
+            return EXIT_INFRA
+        failed = sum(n for state, n in counts.items() if state not in ("succeeded", "skipped"))
+        return EXIT_NOTEBOOK_FAILED if failed else 0
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """Where a sweep's points come from, as the CLI gives them."""
+
+    grid: Sequence[str] = ()  # "NAME=v1,v2,..."
+    values_file: Path | None = None
+    random_count: int | None = None
+    ranges: Sequence[str] = ()  # "NAME=LOW:HIGH" or "NAME=a|b|c"
+    seed: int | None = None
+
+
+def assemble_points(spec: PointSpec) -> list[dict[str, GivenValue]]:
+    """Every point: the grid's product, then the values file's, then the random draws."""
+    points: list[dict[str, GivenValue]] = []
+    if spec.grid:
+        grid = [_named(item, "--grid", "NAME=v1,v2,...") for item in spec.grid]
+        points += grid_points([(name, [v.strip() for v in rest.split(",")])
+                               for name, rest in grid])
+    if spec.values_file is not None:
+        points += file_points(spec.values_file)
+    if spec.random_count:
+        if not spec.ranges:
+            raise InvalidInput("--random needs at least one --range NAME=LOW:HIGH")
+        ranges = [_named(item, "--range", "NAME=LOW:HIGH or NAME=a|b|c") for item in spec.ranges]
+        points += random_points(spec.random_count, ranges, spec.seed)
+    return points
+
+
+def _named(item: str, option: str, usage: str) -> tuple[str, str]:
+    """``NAME=rest`` of a --grid or --range option."""
+    name, sep, rest = item.partition("=")
+    if not sep or not name.strip() or not rest.strip():
+        raise InvalidInput(f"{option} {item!r}: use {usage}")
+    return name.strip(), rest.strip()
 
 
 def grid_points(grid: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, GivenValue]]:

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, current_user
+from ..config import Settings
 from ..errors import InvalidInput
 from ..executors.forkpool import Outcome, Task, run_forked
 from ..notebook import GivenValue, read_notebook
 from ..records import CheckRecord, RunRecord
 from ..validate.config import TestConfig
 from ..validate.regression import RegressionResult
+from .project import Project
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,18 @@ class _Plan:
     step: str | None = None
 
 
-def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks: Sequence[Path],
-                   config: TestConfig, *, workers: int | None = None, record: bool = True,
-                   on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
-    """Test each notebook (absolute paths); results in the order given."""
+def run_notebook_tests(project: Project, notebooks: Sequence[Path], config: TestConfig, *,
+                       workers: int | None = None, record: bool = True,
+                       on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
+    """Test each notebook (absolute paths); results in the order given, recorded in the
+    project's registry (as its acting user) unless ``record`` is false.
+
+    Each worker is forked and opens the project again from its settings and kernel
+    environment (a database connection is never shared across a fork).
+    """
+    if project.settings is None:
+        raise InvalidInput("nbprod test needs a project opened from its settings")
+    settings, environ = project.settings, project.kernel_env
     steps = _job_steps(settings)
     plans = [_plan(settings, path, config, steps) for path in notebooks]
     _preload()
@@ -155,7 +164,7 @@ def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks
                 on_done(results[index])
     run_forked(tasks, workers=workers or config.workers or _cores(), on_done=done)
     ordered = tuple(results[i] for i in range(len(plans)))
-    recorded = _record(settings, environ, ordered, config) if record else 0
+    recorded = _record(project, ordered, config) if record else 0
     return TestReport(results=ordered, recorded=recorded)
 
 
@@ -316,21 +325,13 @@ def _outcome_error(outcome: Outcome[Any], log_dir: Path) -> str:
     return (last[:300] + (f" (worker log: {tail[:500]})" if tail else ""))
 
 
-def _record(settings: Settings, environ: Mapping[str, str], results: Sequence[NotebookTest],
-            config: TestConfig) -> int:
+def _record(project: Project, results: Sequence[NotebookTest], config: TestConfig) -> int:
     checks = [CheckRecord(
         kind="test", notebook=r.notebook, notebook_version=r.notebook_version,
         passed=r.passed, summary=r.summary()[:1000], details=r.to_json(),
         config_digest=config.digest(), run_id=r.smoke.run_id if r.smoke else None,
-        user=current_user(environ, settings.identity), host=socket.gethostname())
+        user=project.user, host=socket.gethostname())
         for r in results if r.notebook_version is not None]
-    if not checks:
-        return 0
-    from ..registry import Registry
-
-    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
-    try:
-        registry.checks.add(checks)
-    finally:
-        registry.close()
+    if checks:
+        project.registry.checks.add(checks)
     return len(checks)
