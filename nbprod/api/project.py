@@ -9,6 +9,8 @@ of files whose results are already recorded) does not pay for SQLAlchemy and a c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,9 @@ from ..store import Store, open_store
 
 if TYPE_CHECKING:
     from ..registry import Registry
+
+# A running run's notebook as it stands, in its scratch folder (``.nbprod/tmp/<run_id>``).
+PARTIAL_NOTEBOOK = "notebook.partial.ipynb"
 
 
 @dataclass(frozen=True)
@@ -122,10 +127,36 @@ class Project:
         return None
 
     def reap_lost(self) -> list[str]:
-        """Turn runs whose runner vanished into ``lost``."""
+        """Turn runs whose runner vanished into ``lost``, keeping the notebook each one had
+        saved so far (its finished cells) as the lost run's ``notebook.ipynb``."""
         stale = dt.datetime.now(dt.UTC) - dt.timedelta(
             seconds=max(60.0, 6 * self.defaults.heartbeat_interval))
-        return self.registry.reap_lost(runner_alive, stale)
+        reaped = self.registry.reap_lost(runner_alive, stale)
+        self._keep_partial_notebooks()
+        return reaped
+
+    def _keep_partial_notebooks(self) -> None:
+        """Store the autosaved notebooks of lost runs left in this machine's scratch folder."""
+        try:
+            folders = {p.name: p for p in self.work_dir.iterdir()
+                       if (p / PARTIAL_NOTEBOOK).is_file()}
+        except OSError:
+            return
+        if not folders:
+            return
+        for record in self.registry.list_runs(run_ids=list(folders)):
+            if record.state != "lost" or record.artifact("notebook.ipynb") is not None:
+                continue
+            folder = folders[record.run_id]
+            key = f"runs/{record.run_id}/notebook.ipynb"
+            if self.store.exists(key):  # stored by another reader that stopped half-way
+                data = self.store.read_bytes(key)
+                size, sha = len(data), hashlib.sha256(data).hexdigest()
+            else:
+                stored = self.store.put_file(key, folder / PARTIAL_NOTEBOOK)
+                size, sha = stored.size, stored.sha256
+            self.registry.add_lost_artifacts(record.run_id, [("notebook.ipynb", key, sha, size)])
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import threading
 from collections.abc import Mapping
@@ -42,7 +43,7 @@ from ..records import (
 )
 from .cache import cached, declared_inputs, given_parameters, kernel_name, run_key
 from .cache import located as _located
-from .project import Project
+from .project import PARTIAL_NOTEBOOK, Project
 from .upstream import default_upstream, fetch_upstream
 
 if TYPE_CHECKING:
@@ -247,8 +248,20 @@ class _Runner:
                 cell_timeout=req.cell_timeout or defaults.cell_timeout,
                 timeout=req.timeout or defaults.timeout,
                 shutdown_timeout=defaults.shutdown_timeout,
-                kernel_log=self.work / "kernel.log", preload=choice.preload),
+                kernel_log=self.work / "kernel.log", preload=choice.preload,
+                autosave=self._autosave),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
+
+    def _autosave(self, node: Any) -> None:
+        """The notebook so far, written atomically (secrets masked): what a run keeps if
+        its runner is killed (``Project.reap_lost`` stores it with the lost run)."""
+        data = self.prepared.secrets.mask_data(node)
+        tmp = self.work / f".{PARTIAL_NOTEBOOK}.tmp"
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.work / PARTIAL_NOTEBOOK)
+        except OSError:  # best effort: a full disk shows up where the run stores its files
+            tmp.unlink(missing_ok=True)
 
     def _finish(self, result: Any, renderer: Any) -> None:
         from ..execute.capture import produced_files, read_values
@@ -308,6 +321,10 @@ class _Runner:
                               f"{type(exc).__name__}: {exc}"[:500], ename=type(exc).__name__,
                               evalue=_traceback(exc))
         failure = Failure.from_json(self.prepared.secrets.mask_data(failure.to_json()))
+        partial = self.work / PARTIAL_NOTEBOOK
+        if partial.is_file() and not any(c[0] == "notebook.ipynb" for c in self.committed):
+            with contextlib.suppress(NbprodError):  # the cells that finished, if it can
+                self._put_file("notebook.ipynb", partial)
         # If the registry is what failed, readers will see the run as lost.
         with contextlib.suppress(NbprodError):
             self.project.registry.finish_run(self.record.run_id, state="failed",

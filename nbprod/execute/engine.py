@@ -12,13 +12,14 @@ marked.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,6 +66,10 @@ class ExecutionRequest:
     # Fork the kernel from a warm template preloading these modules (None: spawn a plain
     # kernel). A fork that fails falls back to a plain kernel.
     preload: tuple[str, ...] | None = None
+    # Called with the notebook as it stands, at most every autosave_every seconds (more
+    # rarely if saving is slow), so a runner killed mid-run leaves the cells that finished.
+    autosave: Callable[[Any], None] | None = None
+    autosave_every: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -75,15 +80,61 @@ class ExecutionResult:
 
 
 class _Manager(NotebookExecutionManager):  # type: ignore[misc]
-    """papermill's execution manager, reporting progress and remembering the current cell."""
+    """papermill's execution manager, reporting progress and remembering the current cell.
 
-    def __init__(self, nb: Any, observer: ExecutionObserver | None) -> None:
+    papermill calls :meth:`save` at every cell boundary and :meth:`autosave_cell` on every
+    kernel message; here both are one throttled save through ``autosave``: at most every
+    ``every`` seconds, backing off when a save takes more than a quarter of that (as
+    papermill's autosave does), and a timer on the event loop writes changes that no later
+    boundary would (a cell that finished before a long, silent one).
+    """
+
+    def __init__(self, nb: Any, observer: ExecutionObserver | None,
+                 autosave: Callable[[Any], None] | None = None, every: float = 5.0) -> None:
         super().__init__(nb, output_path=None, progress_bar=False, autosave_cell_every=0)
         self.observer = observer
         self.current: int | None = None
         self.exception: Any = None
         self.exception_index: int | None = None
         self.started = 0
+        self.autosave = autosave
+        self.every = every
+        self._saved_at = time.monotonic()
+        self._dirty = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def save(self, **kwargs: Any) -> None:
+        if self.autosave is None:
+            return
+        self._dirty = True
+        wait = self._saved_at + self.every - time.monotonic()
+        if wait <= 0:
+            self._write()
+        elif self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next boundary will
+                self._timer = asyncio.get_running_loop().call_later(wait, self._fire)
+
+    def autosave_cell(self) -> None:
+        self.save()
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._dirty:
+            self._write()
+
+    def _write(self) -> None:
+        assert self.autosave is not None
+        started = time.monotonic()
+        self.autosave(self.nb)
+        self._dirty = False
+        self._saved_at = time.monotonic()
+        if self._saved_at - started > self.every / 4:
+            self.every *= 2  # saving is slow (a huge notebook): save less often
+
+    def stop_autosave(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         super().cell_start(cell, cell_index, **kwargs)
@@ -132,7 +183,7 @@ def _attempt(request: ExecutionRequest,
     import copy
 
     node = copy.deepcopy(request.notebook.node)
-    manager = _Manager(node, observer)
+    manager = _Manager(node, observer, request.autosave, request.autosave_every)
     # Unix sockets, not TCP: no port to collide on when many kernels start at once (TCP ports
     # are probed, released, then bound by the kernel, which races with parallel starts). The
     # socket path must be absolute: the kernel runs in the notebook's folder, not ours.
@@ -180,6 +231,8 @@ def _attempt(request: ExecutionRequest,
             failure, retriable = _timeout(manager, request, whole_run=True), False
         _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
         shutil.rmtree(sockets, ignore_errors=True)
+        manager.autosave = None  # the runner stores the finished notebook itself
+        manager.stop_autosave()
         manager.notebook_complete()
         if log is not None:
             log.close()
