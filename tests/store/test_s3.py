@@ -102,13 +102,15 @@ def _assert_one_clean_line(error: StoreError, url: str) -> None:
     assert error.exit_code == 4
 
 
-def test_an_unreachable_endpoint(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_endpoint(s3: S3, monkeypatch: pytest.MonkeyPatch,
+                                 tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     store = FsspecStore("s3://some-bucket/prefix", FAST_FAIL)
 
     for call in (lambda: store.put_bytes("a", b"1"), lambda: store.read_bytes("a"),
-                 lambda: store.exists("a"), lambda: store.fetch_folder("a", Path("unused"))):
+                 lambda: store.exists("a"),
+                 lambda: store.fetch_folder("a", tmp_path / "unused", {"f": "0" * 64})):
         with pytest.raises(StoreError) as info:
             call()
         _assert_one_clean_line(info.value, "s3://some-bucket/prefix")
