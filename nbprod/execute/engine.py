@@ -221,7 +221,12 @@ def _attempt(request: ExecutionRequest,
             retriable = not run_timer.fired
         else:
             failure = _internal(manager, request.notebook, exc)
-    except (NbprodError, OSError) as exc:  # nbprod's machinery or the machine
+    except OSError as exc:
+        if manager.started == 0 and km.kernel_process is None and km.kernel_pgid is None:
+            failure = _broken_kernelspec(request.kernel_name, exc)  # its command cannot run
+        else:
+            failure = _infra(manager, request.notebook, exc)
+    except NbprodError as exc:  # nbprod's machinery
         failure = _infra(manager, request.notebook, exc)
     except Exception as exc:  # anything else is a bug in nbprod, not "retrying may help"
         failure = _internal(manager, request.notebook, exc)
@@ -298,7 +303,10 @@ def _cell_outcome(manager: _Manager,
     if ename == "SystemExit" and evalue.strip() in _SUCCESS_EXITS:
         return None, (f"stopped early by sys.exit({evalue or ''}) in cell {index}, counted as "
                       "success")
-    return Failure(kind="cell_error", message=f"cell {index} raised {ename}: {evalue}"[:500],
+    hint = " (the kernel ran out of memory: a memory limit such as RLIMIT_AS was reached)" \
+        if ename == "MemoryError" else ""
+    return Failure(kind="cell_error",
+                   message=(f"cell {index} raised {ename}: {evalue}"[:400] + hint)[:500],
                    cell_index=index, ename=ename, evalue=evalue), None
 
 
@@ -318,6 +326,9 @@ def _kernel_died(manager: _Manager, km: SupervisedKernelManager,
                  injected: InjectedNotebook) -> Failure:
     phrase, code, signame = describe_exit(km.exit_status(wait=2.0))
     index = injected.input_index(manager.current)
+    if signame == "SIGKILL" and km.ran_out_of_memory():
+        phrase += (" (it ran out of memory: its memory cgroup's limit was reached; give it "
+                   "more memory or use less)")
     return Failure(kind="kernel_died", message=f"{phrase} while running cell {index}",
                    cell_index=index, ename="DeadKernelError", evalue=phrase, exit_code=code,
                    signal=signame)
@@ -342,6 +353,13 @@ def _infra(manager: _Manager, injected: InjectedNotebook, exc: BaseException) ->
                                          f"{reason}"[:500],
                    cell_index=injected.input_index(manager.current),
                    ename=type(exc).__name__, evalue=reason)
+
+
+def _broken_kernelspec(name: str, exc: OSError) -> Failure:
+    reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return Failure(kind="invalid_input", ename=type(exc).__name__, evalue=reason,
+                   message=f"kernel '{name}' cannot start: {reason}; fix its kernelspec "
+                           "(`jupyter kernelspec list` shows where it is) or pass --kernel")
 
 
 def _internal(manager: _Manager, injected: InjectedNotebook, exc: BaseException) -> Failure:

@@ -50,3 +50,22 @@ def test_an_unavailable_report_renderer_is_a_report_error() -> None:
 def test_an_internal_failure_exits_70() -> None:
     assert failure_exit_code("internal") == EXIT_INTERNAL == 70
     assert failure_exit_code("infra") == 4
+
+
+def test_memory_evidence_is_read_from_the_kernels_cgroup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """cgroup v1 ``memory.oom_control`` and v2 ``memory.events`` count OOM kills: a kernel
+    killed by SIGKILL while its cgroup's count rose ran out of memory."""
+    from nbprod.execute.kernel import SupervisedKernelManager, oom_kills
+
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    v1.mkdir()
+    v2.mkdir()
+    (v1 / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    (v2 / "memory.events").write_text("low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n")
+    assert (oom_kills(v1), oom_kills(v2), oom_kills(tmp_path), oom_kills(None)) == \
+        (2, 1, None, None)
+    km = SupervisedKernelManager.__new__(SupervisedKernelManager)
+    km.memory_cgroup, km.oom_kills_at_start = v1, 2
+    assert not km.ran_out_of_memory()
+    (v1 / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    assert km.ran_out_of_memory()
