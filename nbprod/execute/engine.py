@@ -33,8 +33,9 @@ from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema'
 from ..notebook.injection import InjectedNotebook
 from ..notebook.version import cell_source
 from ..records import Failure
-from ._papermill import NotebookExecutionManager, PapermillNotebookClient
+from ._papermill import NotebookExecutionManager
 from .kernel import SupervisedKernelManager, describe_exit
+from .outputs import DEFAULT_MAX_OUTPUT_BYTES, BoundedClient
 
 FAILED_TAG = "nbprod-failed"
 MARKER_TAG = "nbprod-error-marker"
@@ -70,6 +71,7 @@ class ExecutionRequest:
     # rarely if saving is slow), so a runner killed mid-run leaves the cells that finished.
     autosave: Callable[[Any], None] | None = None
     autosave_every: float = 5.0
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES  # per cell; the rest is dropped, noted
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,9 @@ def _attempt(request: ExecutionRequest,
                                  ip=str(sockets / "kernel"),
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
     km.preload = list(request.preload) if request.preload is not None else None
-    client = PapermillNotebookClient(
-        manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
+    client = BoundedClient(
+        manager, km=km, max_output_bytes=request.max_output_bytes,
+        kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
         raise_on_iopub_timeout=False, shutdown_kernel="immediate")
     km.shutdown_wait_time = request.shutdown_timeout
@@ -243,6 +246,7 @@ def _attempt(request: ExecutionRequest,
             log.close()
     if failure is not None:
         _mark_failure(node, request.notebook, manager, failure)
+    note = _join(note, client.truncation_note(request.notebook.input_index))
     return ExecutionResult(node=node, failure=failure, note=note), retriable
 
 

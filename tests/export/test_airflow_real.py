@@ -70,7 +70,7 @@ def test_airflow_loads_the_dag_and_runs_the_production_stage(example: Path,  # n
          "dag = bag.dags.get(sys.argv[2])\n"
          "print(json.dumps({'dags': sorted(bag.dag_ids), 'errors': {k: str(v) for k, v in "
          "bag.import_errors.items()}, 'tasks': [t.task_id for t in dag.tasks] if dag else [],"
-         " 'schedule': str(dag.timetable.summary) if dag else None}))",
+         " 'schedule': str(dag.schedule) if dag else None}))",
          str(dags), DAG_ID], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     bag = json.loads(loaded.stdout.strip().splitlines()[-1])
