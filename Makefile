@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 NBPROD := $(VENV)/bin/nbprod
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test check unit bench clean constraints
+.PHONY: setup demo test check unit bench clean constraints reliability
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -25,7 +25,12 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nbprod templates tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/reliability $(PYTEST_ARGS)
+
+# The reliability catalogue (tests/reliability): one test per case, ending with the table
+# case / backend / outcome / pass-fail (SQLite and PostgreSQL where a case uses the registry).
+reliability: $(VENV)/.installed
+	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
