@@ -65,9 +65,9 @@ def test_many_writers_lose_nothing(project_dir: Path, backend: str, seen) -> Non
 
 @pytest.mark.case("nbprod runs with 100,000 runs in the registry")
 def test_listing_a_large_registry(project_dir: Path, backend: str, seen) -> None:  # type: ignore[no-untyped-def]
+    from nbprod.records import utcnow
     from nbprod.registry import Registry
     from nbprod.registry.schema import runs
-    from nbprod.records import utcnow
 
     url = _url(project_dir, backend)
     Registry.open(url).close()  # created and migrated

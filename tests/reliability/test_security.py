@@ -19,8 +19,8 @@ from nbprod.promote.gates import GateSet
 
 from ..conftest import run_json
 from ..integration.test_promotion import _policy, _Rendezvous
-from ..security.conftest import jobs_project
 from ..security import test_secrets as secrets_case
+from ..security.conftest import jobs_project
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,8 @@ def test_two_promotions_at_once(tmp_path: Path, backend: str, seen) -> None:  # 
     for thread in threads:
         thread.join(timeout=60)
     conflicts = [o for o in outcomes if isinstance(o, Conflict)]
-    seen(f"1 moved, {len(conflicts)} Conflict (exit {conflicts[0].exit_code if conflicts else '-'})")
+    exit_code = conflicts[0].exit_code if conflicts else "-"
+    seen(f"1 moved, {len(conflicts)} Conflict (exit {exit_code})")
     assert len(outcomes) == 2 and len(conflicts) == 1 and conflicts[0].exit_code == 7
     with api.open_project(settings, {}) as project:
         rows = [e for e in project.registry.jobs.audit(spec.name) if e.version == two]
@@ -119,5 +120,6 @@ def test_two_promotions_at_once(tmp_path: Path, backend: str, seen) -> None:  # 
 @pytest.mark.case("secrets never in outputs")
 def test_secrets_never_in_outputs(project_dir: Path, backend: str,  # type: ignore[no-untyped-def]
                                   request: pytest.FixtureRequest, seen) -> None:
-    secrets_case.test_secret_values_appear_nowhere(project_dir, "postgres" if backend else "sqlite", request)
+    secrets_case.test_secret_values_appear_nowhere(
+        project_dir, "postgres" if backend else "sqlite", request)
     seen("absent from .nbprod/, registry dump, logs, --json")
