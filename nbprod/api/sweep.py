@@ -162,6 +162,8 @@ def file_points(path: Path) -> list[dict[str, GivenValue]]:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=PlainLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParameterError(f"cannot read sweep values {path}: {exc}") from None
+    except RecursionError:
+        raise ParameterError(f"cannot read sweep values {path}: nested too deeply") from None
     if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
         if isinstance(data, dict):  # a single mapping file is one point
             return [read_parameter_file(path)]

@@ -245,6 +245,8 @@ def read_parameter_file(path: Path) -> dict[str, GivenValue]:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParameterError(f"{shown}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ParameterError(f"{shown}: nested too deeply to read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
