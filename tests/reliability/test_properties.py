@@ -65,7 +65,7 @@ def test_coercion_gives_the_type_or_a_parameter_error(text: str, base: str,
 def test_injected_parameters_come_back_exactly(parameters: dict[str, Any]) -> None:
     source = injection_source(parameters)
     namespace: dict[str, Any] = {}
-    exec(compile(source, "<injected>", "exec"), {}, namespace)  # noqa: S102 - the point
+    exec(compile(source, "<injected>", "exec"), {}, namespace)
     assert namespace == parameters
     assert json.dumps(namespace, sort_keys=True, default=repr) == \
         json.dumps(parameters, sort_keys=True, default=repr)
