@@ -5,17 +5,17 @@ has something new to record."""
 from __future__ import annotations
 
 import dataclasses
-import os
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from nbprod.api import open_project
 from nbprod.api.lint import lint_notebooks
-from nbprod.api.testing import run_notebook_tests
 from nbprod.config import load_settings
 from nbprod.lint.config import LintConfig
-from nbprod.validate.config import TestConfig
 
 
 def test_lint_records_in_the_projects_registry_as_its_user(project_dir: Path) -> None:
@@ -30,12 +30,30 @@ def test_lint_records_in_the_projects_registry_as_its_user(project_dir: Path) ->
         assert again._registry is None  # already recorded: the database was not opened
 
 
+_TESTS_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from nbprod.api import open_project
+from nbprod.api.testing import run_notebook_tests
+from nbprod.config import load_settings
+from nbprod.validate.config import TestConfig
+
+root = Path(sys.argv[1])
+with open_project(load_settings(root, env={}), {}) as project:
+    report = run_notebook_tests(project, [root / "ok.ipynb"], TestConfig(regression=False))
+    [check] = project.registry.checks.latest(kind="test", limit=5)
+    print(json.dumps({"passed": report.passed, "recorded": report.recorded,
+                      "user": check.user, "project_user": project.user}))
+"""
+
+
 @pytest.mark.slow
 def test_notebook_tests_record_in_the_projects_registry(project_dir: Path) -> None:
-    settings = load_settings(project_dir, env={})
-    with open_project(settings, dict(os.environ)) as project:
-        report = run_notebook_tests(project, [project_dir / "ok.ipynb"],
-                                    TestConfig(regression=False))
-        assert report.passed and report.recorded == 1
-        [check] = project.registry.checks.latest(kind="test", limit=5)
-        assert check.user == project.user == project.os_user
+    # In a process of its own: run_notebook_tests forks workers, and this pytest process
+    # has threads left by other tests (forking a threaded process can deadlock).
+    proc = subprocess.run([sys.executable, "-c", _TESTS_IN_A_FRESH_PROCESS, str(project_dir)],
+                          capture_output=True, text=True, timeout=280, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["passed"] and result["recorded"] == 1
+    assert result["user"] == result["project_user"] != ""
