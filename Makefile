@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 NBPROD := $(VENV)/bin/nbprod
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test check unit bench clean constraints
+.PHONY: setup demo test check unit bench clean constraints reliability
 
 # Two stages, so `make demo` installs only what running the example needs (nbprod and its
 # `examples` extra); `make test` adds the development tools and test services on top.
@@ -54,7 +54,12 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nbprod templates tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/reliability $(PYTEST_ARGS)
+
+# The reliability catalogue (tests/reliability): one test per case, ending with the table
+# case / backend / outcome / pass-fail (SQLite and PostgreSQL where a case uses the registry).
+reliability: $(VENV)/.installed
+	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

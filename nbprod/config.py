@@ -25,7 +25,7 @@ DEFAULT_DIR = ".nbprod"
 _KNOWN_KEYS = frozenset({
     "notebook_dir", "registry", "store", "start_timeout", "cell_timeout", "timeout",
     "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
-    "fast_kernels", "template_idle", "templates_dir",
+    "fast_kernels", "template_idle", "templates_dir", "pass_env", "identity", "dask_tls",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
     "server",
 })
@@ -81,6 +81,12 @@ class Settings:
     template_idle: float = 900.0
     templates_dir: str = ""  # the project's own templates, over nbprod's (export/...)
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
+    # Variables (names or fnmatch patterns) sweep tasks carry to their workers besides NBPROD_*.
+    pass_env: tuple[str, ...] = ()
+    # Who acts: "os" (the operating-system user) or "env" (NBPROD_USER, for CI accounts).
+    identity: str = "os"
+    # Dask TLS files: {ca_file, cert, key} for tls:// scheduler addresses.
+    dask_tls: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -166,7 +172,25 @@ def load_settings(start: Path | None = None, env: Mapping[str, str] | None = Non
     _check_types(values, str(config_file or "environment"))
     notebooks = _notebooks(table.get("notebooks", {}), str(config_file))
     return Settings(project_root=root, config_file=config_file, notebooks=notebooks,
-                    raw=table, **values)
+                    raw=table, **_trust_settings(table, root, str(config_file)), **values)
+
+
+def _trust_settings(table: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
+    """``pass_env``, ``identity`` and ``dask_tls``: from the settings file only, never from
+    ``NBPROD_*`` variables (which whoever runs the command controls)."""
+    pass_env = table.get("pass_env", [])
+    if not isinstance(pass_env, list) or not all(isinstance(p, str) for p in pass_env):
+        raise SettingsError(f"{where}: pass_env must be a list of variable names or patterns")
+    identity = table.get("identity", "os")
+    if identity not in ("os", "env"):
+        raise SettingsError(f"{where}: identity must be \"os\" or \"env\", got {identity!r}",
+                            hint="\"env\" takes the acting user from NBPROD_USER (CI accounts)")
+    tls = table.get("dask_tls", {})
+    if not isinstance(tls, dict) or not set(tls) <= {"ca_file", "cert", "key"} or \
+            not all(isinstance(v, str) for v in tls.values()):
+        raise SettingsError(f"{where}: dask_tls must be a table of ca_file, cert and key paths")
+    return {"pass_env": tuple(pass_env), "identity": identity,
+            "dask_tls": {k: str(root / v) for k, v in tls.items()}}
 
 
 _SCALAR_FIELDS = {
@@ -253,16 +277,27 @@ def _notebooks(table: Any, where: str) -> dict[str, NotebookSettings]:
     return result
 
 
-def current_user(environ: Mapping[str, str]) -> str:
-    """Who acts: ``NBPROD_USER``, else the operating-system user."""
-    if environ.get("NBPROD_USER"):
-        return environ["NBPROD_USER"]
-    import getpass
+def os_user() -> str:
+    """The operating-system user running this process (from its uid, not the environment)."""
+    import pwd
 
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid-{os.getuid()}"
+
+
+def claimed_user(environ: Mapping[str, str]) -> str | None:
+    """The user ``NBPROD_USER`` claims, if set."""
+    return environ.get("NBPROD_USER") or None
+
+
+def current_user(environ: Mapping[str, str], identity: str = "os") -> str:
+    """Who acts: the operating-system user; ``NBPROD_USER`` only with ``identity = "env"``
+    (settings for CI service accounts). See docs/identity.md for what this guarantees."""
+    if identity == "env" and claimed_user(environ):
+        return str(environ["NBPROD_USER"])
+    return os_user()
 
 
 # A user name in [tool.nbprod.server.users]; a stored token hash (jupyter_server's format).

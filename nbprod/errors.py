@@ -21,7 +21,11 @@ them in exactly one place (``nbprod.cli.main``); anything else is a bug and show
         ├── RegistryError                  kernel start); retrying may help
         ├── StoreError
         │   └── IntegrityError             a stored artifact's hash does not match
-        └── KernelStartError
+        │       └── ArtifactsCorrupt           a run's artifacts missing or modified
+        ├── KernelStartError
+        │   └── KernelNotReady             (also a RuntimeError, as jupyter_client expects)
+        └── ReportError                    the HTML report renderer is unavailable
+    ExportTemplateError            exit 70 an exporter's template is broken (a bug)
 
 Third-party errors are translated where they enter (``raise ... from exc``).
 """
@@ -136,7 +140,7 @@ class IntegrityError(StoreError):
 
     def __init__(self, key: str, expected: str, actual: str) -> None:
         super().__init__(
-            f"artifact {key} is corrupt: recorded sha256 {expected[:12]}…, found {actual[:12]}…",
+            f"artifact {key} is corrupt: recorded sha256 {expected}, found {actual}",
             hint="the store was modified outside nbprod; re-run to produce it again",
         )
         self.key = key
@@ -144,8 +148,40 @@ class IntegrityError(StoreError):
         self.actual = actual
 
 
+class ArtifactsCorrupt(IntegrityError):
+    """``nbprod show --verify``: artifacts of a run that are missing or no longer match.
+
+    ``problems`` holds ``(name, recorded sha256, found sha256 or None when missing)``.
+    """
+
+    def __init__(self, run_id: str, problems: list[tuple[str, str, str | None]]) -> None:
+        first, expected, actual = problems[0]
+        found = f"found {actual}" if actual else "it is missing"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        StoreError.__init__(self, f"run {run_id}: artifact {first} does not match its record: "
+                            f"recorded sha256 {expected}, {found}{more}",
+                            hint="the store was changed outside nbprod; re-run to produce it "
+                                 "again")
+        self.key, self.expected, self.actual = first, expected, actual or ""
+        self.run_id = run_id
+        self.problems = problems
+
+
 class KernelStartError(InfraError):
     pass
+
+
+class KernelNotReady(KernelStartError, RuntimeError):
+    """A kernel that did not start or answer. Also a RuntimeError: that is how jupyter_client
+    and nbclient report one, and what they clean up after."""
+
+
+class ReportError(InfraError):
+    """The HTML report cannot be rendered (nbconvert failed to load)."""
+
+
+class ExportTemplateError(NbprodError):
+    """An exporter's template failed to render: a bug in the template, not the user's input."""
 
 
 class GateFailed(NbprodError):

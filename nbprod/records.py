@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RunState = Literal["running", "succeeded", "failed", "lost"]
-FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost",
-                      "data_check"]
+FailureKind = Literal["cell_error", "kernel_died", "timeout", "invalid_input", "infra",
+                      "internal", "lost", "data_check"]
 
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "lost"})
 FAILURE_KINDS: tuple[str, ...] = (
-    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "lost", "data_check",
+    "cell_error", "kernel_died", "timeout", "invalid_input", "infra", "internal", "lost",
+    "data_check",
 )
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -308,9 +309,12 @@ class AuditEntry:
     gates: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
     audit_id: int | None = None
+    os_user: str | None = None  # the operating-system user who ran the command
+    claimed_user: str | None = None  # what NBPROD_USER claimed (trusted only if identity=env)
 
     def to_json(self) -> dict[str, Any]:
         return {"audit_id": self.audit_id, "at": _iso(self.at), "user": self.user,
+                "os_user": self.os_user, "claimed_user": self.claimed_user,
                 "action": self.action, "outcome": self.outcome, "job": self.job,
                 "version": self.version, "stage": self.stage,
                 "from_version": self.from_version, "to_version": self.to_version,

@@ -71,3 +71,92 @@ def cli(project_dir: Path):  # type: ignore[no-untyped-def]
     def call(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return run_cli(project_dir, *args, **kwargs)
     return call
+
+
+def require(available: bool, what: str) -> None:
+    """Skip when ``what`` is missing here; under NBPROD_REQUIRE_SERVICES=1 (CI), fail."""
+    if available:
+        return
+    if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"needs {what} (NBPROD_REQUIRE_SERVICES=1)")
+    pytest.skip(f"needs {what}")
+
+
+def require_root(why: str) -> None:
+    """Tests that act as another user or mount a filesystem need root (CI runs as root)."""
+    require(os.getuid() == 0, f"root to {why}")
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """SIGTERM each process (newest first), then wait; kill any that outstays ``timeout``."""
+    import signal
+
+    for proc in reversed(procs):
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def write_notebook(path: Path, parameters: str | None, *cells: str) -> Path:
+    """A python3 notebook: a cell tagged ``parameters`` (if given), then code cells."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                              "language": "python"}
+    if parameters is not None:
+        params = nbformat.v4.new_code_cell(parameters)
+        params.metadata.tags = ["parameters"]
+        nb.cells.append(params)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+# -- No silent skips under .ci/run -------------------------------------------------------------
+# With NBPROD_REQUIRE_SERVICES=1 a skipped test fails unless its reason is allowed in
+# tests/skips-allowed.txt (with why it cannot run there); the session ends by counting skips.
+
+SKIPS_ALLOWED = Path(__file__).parent / "skips-allowed.txt"
+
+
+def _allowed_skips() -> list[str]:
+    lines = SKIPS_ALLOWED.read_text(encoding="utf-8").splitlines()
+    return [line.split(" :: ", 1)[0].strip() for line in lines
+            if line.strip() and not line.startswith("#") and " :: " in line]
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.skipped or hasattr(report, "wasxfail") or \
+            os.environ.get("NBPROD_REQUIRE_SERVICES") != "1":
+        return
+    reason = _skip_reason(report)
+    if any(allowed in reason for allowed in _allowed_skips()):
+        report.user_properties.append(("allowed_skip", reason))
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"skipped under NBPROD_REQUIRE_SERVICES=1 (.ci/run): {reason}\n"
+                       f"install what it needs in .ci/run, or allow it in {SKIPS_ALLOWED.name} "
+                       "with why it cannot run there")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    allowed = sum(1 for r in skipped if any(k == "allowed_skip" for k, _ in r.user_properties))
+    terminalreporter.write_line(f"nbprod: {len(skipped)} skipped ({allowed} allowed in "
+                                f"tests/{SKIPS_ALLOWED.name})")

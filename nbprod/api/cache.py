@@ -1,10 +1,10 @@
-"""``--cache`` without executing anything: find the succeeded run that has this run's key.
+"""The run key and ``--cache``: find the succeeded run that has this run's key.
 
-Computes the same run key as :func:`~nbprod.api.runs.run_notebook` (notebook version,
-coerced parameters, input digests, environment, upstream runs, kernel) from the notebook's
-JSON, without loading nbformat or the execution engine, so a cache hit costs a fraction of
-a second. Anything unusual (an old nbformat, a parameter problem) is a miss: the full run then
-reports it properly.
+:func:`run_key` is the one computation of what makes two runs interchangeable (notebook
+version, coerced parameters without secrets, input digests, environment, upstream runs,
+kernel); :func:`~nbprod.api.runs.run_notebook` computes it once, from the prepared run (the
+notebook read and checked, its parameters resolved), and looks it up before executing. A run
+that cannot be prepared is a recorded ``invalid_input`` failure saying why, cache or not.
 """
 
 from __future__ import annotations
@@ -15,17 +15,13 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NbprodError
-from ..lineage import input_digests, python_environment
-from ..notebook.contract import ParameterContract, parse_contract
-from ..notebook.values import GivenValue, resolve_parameters
-from ..notebook.version import cell_source, notebook_version
+from ..lineage import input_digests
+from ..notebook.values import GivenValue
 from ..records import RunRecord
 from .project import Project
-from .upstream import default_upstream
 
 if TYPE_CHECKING:
-    from .runs import RunRequest
+    pass
 
 
 def run_key(notebook_version: str, parameters: Mapping[str, Any], inputs: Mapping[str, str],
@@ -75,46 +71,3 @@ def located(project: Project, record: RunRecord) -> RunRecord:
     artifacts = tuple(dataclasses.replace(a, location=project.store.location(a.location))
                       for a in record.artifacts)
     return dataclasses.replace(record, artifacts=artifacts)
-
-
-def lookup(project: Project, request: RunRequest) -> tuple[RunRecord | None, bool]:
-    """The newest succeeded run with the key this request would have (or None), and whether
-    the key could be worked out here: if it was, a miss need not be looked up again."""
-    key = request_key(project, request)
-    return (cached(project, key) if key is not None else None), key is not None
-
-
-def request_key(project: Project, request: RunRequest) -> str | None:
-    """The run key this request would have, or None if only a full run can tell."""
-    try:
-        path, entry = project.resolve_notebook(request.notebook)
-        if request.record_as is not None:
-            entry = project.settings_for(request.record_as)
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("nbformat") != 4 or not isinstance(data.get("cells"), list):
-            return None
-        strict = project.defaults.strict if request.strict is None else request.strict
-        contract = _contract(data, str(path), strict)
-        parameters = resolve_parameters(contract, given_parameters(entry, request.parameters),
-                                        strict=strict)
-        spec = (data.get("metadata") or {}).get("kernelspec") or {}
-        notebook = request.record_as or project.relative(path)
-        upstream = dict(request.upstream) if request.upstream is not None else \
-            default_upstream(project, notebook)
-        return run_key(notebook_version(data), parameters, declared_inputs(project, entry),
-                       python_environment(project.cache_dir).digest, upstream,
-                       kernel_name(project, request.kernel, entry, spec.get("name")))
-    except (NbprodError, OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _contract(data: dict[str, Any], path: str, strict: bool) -> ParameterContract:
-    tagged = [(i, c) for i, c in enumerate(data["cells"])
-              if "parameters" in ((c.get("metadata") or {}).get("tags") or [])]
-    if not tagged:
-        return ParameterContract(cell_index=None)
-    index, cell = tagged[0]
-    return parse_contract(cell_source(cell), cell_index=index, path=path, strict=strict)
-
-
-__all__ = ["lookup"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,9 @@ def build_job(project: Project, spec: JobSpec) -> BuildResult:
     """An immutable version of ``spec``: the same content gives the same version back."""
     lock = environment_lock(project.root)
     manifest = build_manifest(spec, project.root, project.store, lock)
-    version, created = project.registry.jobs.add_version(spec.name, manifest.digest,
-                                                         manifest.content, project.user)
+    version, created = project.registry.jobs.add_version(
+        spec.name, manifest.digest, manifest.content, project.user,
+        os_user=project.os_user or None, claimed_user=project.claimed_user)
     put_manifest(project.store, spec.name, version.version, version.manifest)
     return BuildResult(version=version, created=created)
 
@@ -56,6 +57,17 @@ class JobRunRequest:
     parameters: Mapping[str, Mapping[str, GivenValue]] = field(default_factory=dict)
     test: bool = False  # use the job's test_parameters
     cache: bool = False  # reuse a succeeded run with a step's run key instead of executing it
+
+
+def scoped_parameters(pairs: Sequence[tuple[str, str]], source: str = "-p"
+                      ) -> dict[str, dict[str, GivenValue]]:
+    """``-p NAME VALUE`` (every step that declares NAME, step ``"*"``) and ``-p STEP.NAME
+    VALUE`` (that step only), as :attr:`JobRunRequest.parameters`."""
+    given: dict[str, dict[str, GivenValue]] = {}
+    for key, value in pairs:
+        step, _, name = key.rpartition(".")
+        given.setdefault(step or "*", {})[name] = GivenValue(value, source=source, raw=True)
+    return given
 
 
 def run_job(project: Project, spec: JobSpec, request: JobRunRequest,

@@ -7,6 +7,7 @@ again, so re-linting an unchanged folder neither opens the database nor grows it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from ..lint.fix import FixResult, fix_notebook
 from ..lint.kernels import installed_kernels
 from ..lint.model import FileResult, LintContext
 from ..records import CheckRecord
+from .project import Project
 
 
 @dataclass(frozen=True)
@@ -31,15 +33,18 @@ class LintOutcome:
     recorded: int = 0
 
 
-def lint_notebooks(root: Path, paths: Sequence[Path], config: LintConfig, *,
-                   rules: RuleSet | None = None, cache_dir: Path | None = None,
-                   registry_url: str | None = None, busy_timeout: float = 30.0,
-                   user: str = "", fix: bool = False, write: bool = True) -> LintOutcome:
+def lint_notebooks(project: Project, paths: Sequence[Path], config: LintConfig, *,
+                   rules: RuleSet | None = None, use_cache: bool = True, record: bool = True,
+                   fix: bool = False, write: bool = True) -> LintOutcome:
     """Lint the notebooks under ``paths``; with ``fix``, apply the safe fixes first.
 
     ``write=False`` with ``fix`` computes the fixes (their diffs) without touching files.
-    Results are recorded in the registry at ``registry_url`` unless it is None.
+    Results are recorded in the project's registry (as its acting user) unless ``record`` is
+    false; the registry is opened only if something is new to record. ``use_cache`` keeps
+    results per file content under the project's ``.nbprod/cache``.
     """
+    root = project.root
+    cache_dir = project.cache_dir if use_cache else None
     rules = rules or RuleSet.from_entry_points()
     kernels = installed_kernels()
     context = LintContext(max_output_bytes=config.max_output_bytes,
@@ -56,8 +61,8 @@ def lint_notebooks(root: Path, paths: Sequence[Path], config: LintConfig, *,
             report = lint_files(files, root=root, config=config, rules=rules,
                                 context=context, cache=cache)
     recorded = 0
-    if registry_url is not None and not (fix and not write):
-        recorded = _record(report, registry_url, busy_timeout, user, cache, config)
+    if record and not (fix and not write):
+        recorded = _record(report, project, cache, config)
     if cache is not None:
         cache.save()
     return LintOutcome(report=report, fixes=tuple(fixes), recorded=recorded)
@@ -104,31 +109,28 @@ def _fix(report: LintReport, root: Path, *, write: bool) -> list[FixResult]:
 
 
 def registry_identity(url: str) -> str | None:
-    """The registry as the cache remembers it: its URL, and a SQLite file's inode."""
+    """The registry as the cache remembers it: a digest of its URL (which may hold a
+    password, never written to the cache), and a SQLite file's inode."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:32]
     if url.startswith("sqlite:///"):
         try:
-            return f"{url}#{os.stat(url[len('sqlite:///'):]).st_ino}"
+            return f"{digest}#{os.stat(url[len('sqlite:///'):]).st_ino}"
         except OSError:
             return None
-    return url
+    return digest
 
 
-def _record(report: LintReport, url: str, busy_timeout: float, user: str,
-            cache: LintCache | None, config: LintConfig) -> int:
+def _record(report: LintReport, project: Project, cache: LintCache | None,
+            config: LintConfig) -> int:
+    url = project.registry_url
     identity = registry_identity(url)
     pending = [r for r in report.files if r.notebook_version is not None and not (
         cache is not None and identity is not None and cache.recorded(r.sha256, identity))]
     if not pending:
         return 0
-    from ..registry import Registry
-
-    registry = Registry.open(url, busy_timeout=busy_timeout)
-    try:
-        host = socket.gethostname()
-        registry.checks.add([_check(r, config, user, host) for r in pending])
-    finally:
-        registry.close()
-    identity = registry_identity(url) or url
+    host = socket.gethostname()
+    project.registry.checks.add([_check(r, config, project.user, host) for r in pending])
+    identity = registry_identity(url) or hashlib.sha256(url.encode()).hexdigest()[:32]
     if cache is not None:
         for result in pending:
             cache.mark_recorded(result.sha256, identity)

@@ -2,20 +2,30 @@
 
 Built by an interface from resolved :class:`~nbprod.config.Settings` and the process
 environment it wants kernels to inherit; everything below receives these objects explicitly.
+The registry is opened when first used, so a use case that may not need it (``nbprod lint``
+of files whose results are already recorded) does not pay for SQLAlchemy and a connection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import NotebookSettings, Settings, current_user
+from ..config import NotebookSettings, Settings, claimed_user, current_user, os_user
 from ..errors import NotFound
 from ..lineage import runner_alive
-from ..registry import Registry
 from ..store import Store, open_store
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+# A running run's notebook as it stands, in its scratch folder (``.nbprod/tmp/<run_id>``).
+PARTIAL_NOTEBOOK = "notebook.partial.ipynb"
 
 
 @dataclass(frozen=True)
@@ -38,14 +48,27 @@ class Project:
     """An open nbprod project."""
 
     root: Path
-    registry: Registry
+    registry_url: str
     store: Store
     notebook_dir: str = "notebooks"
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     defaults: RunDefaults = field(default_factory=RunDefaults)
     kernel_env: Mapping[str, str] = field(default_factory=dict)
-    user: str = ""
+    user: str = ""  # who acts (settings' identity: the OS user, or NBPROD_USER for "env")
     settings: Settings | None = None
+    os_user: str = ""  # the operating-system user running this process
+    claimed_user: str | None = None  # what NBPROD_USER says, trusted or not
+    busy_timeout: float = 30.0
+    _registry: Registry | None = field(default=None, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        """The registry, opened (and migrated if needed) on first use."""
+        if self._registry is None:
+            from ..registry import Registry
+
+            self._registry = Registry.open(self.registry_url, busy_timeout=self.busy_timeout)
+        return self._registry
 
     @property
     def work_dir(self) -> Path:
@@ -56,7 +79,9 @@ class Project:
         return self.root / ".nbprod" / "cache"
 
     def close(self) -> None:
-        self.registry.close()
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None
 
     def __enter__(self) -> Project:
         return self
@@ -80,10 +105,36 @@ class Project:
         return _settings_for(self.root, self.notebooks, (self.root / notebook).resolve())
 
     def reap_lost(self) -> list[str]:
-        """Turn runs whose runner vanished into ``lost``."""
+        """Turn runs whose runner vanished into ``lost``, keeping the notebook each one had
+        saved so far (its finished cells) as the lost run's ``notebook.ipynb``."""
         stale = dt.datetime.now(dt.UTC) - dt.timedelta(
             seconds=max(60.0, 6 * self.defaults.heartbeat_interval))
-        return self.registry.reap_lost(runner_alive, stale)
+        reaped = self.registry.reap_lost(runner_alive, stale)
+        self._keep_partial_notebooks()
+        return reaped
+
+    def _keep_partial_notebooks(self) -> None:
+        """Store the autosaved notebooks of lost runs left in this machine's scratch folder."""
+        try:
+            folders = {p.name: p for p in self.work_dir.iterdir()
+                       if (p / PARTIAL_NOTEBOOK).is_file()}
+        except OSError:
+            return
+        if not folders:
+            return
+        for record in self.registry.list_runs(run_ids=list(folders)):
+            if record.state != "lost" or record.artifact("notebook.ipynb") is not None:
+                continue
+            folder = folders[record.run_id]
+            key = f"runs/{record.run_id}/notebook.ipynb"
+            if self.store.exists(key):  # stored by another reader that stopped half-way
+                data = self.store.read_bytes(key)
+                size, sha = len(data), hashlib.sha256(data).hexdigest()
+            else:
+                stored = self.store.put_file(key, folder / PARTIAL_NOTEBOOK)
+                size, sha = stored.size, stored.sha256
+            self.registry.add_lost_artifacts(record.run_id, [("notebook.ipynb", key, sha, size)])
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def find_notebook(root: Path, notebook_dir: str, notebooks: Mapping[str, NotebookSettings],
@@ -118,16 +169,16 @@ def _settings_for(root: Path, notebooks: Mapping[str, NotebookSettings],
 
 
 def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
-    """Open the registry and store that ``settings`` name."""
-    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
+    """The project ``settings`` name: its store, and its registry (opened on first use)."""
     defaults = RunDefaults(
         start_timeout=settings.start_timeout, cell_timeout=settings.cell_timeout,
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
         kernel=settings.kernel, strict=settings.strict,
         heartbeat_interval=settings.heartbeat_interval, fast_kernels=settings.fast_kernels,
         template_idle=settings.template_idle)
-    user = current_user(environ)
-    return Project(root=settings.project_root, registry=registry,
-                   store=open_store(settings.store_url), notebook_dir=settings.notebook_dir,
+    return Project(root=settings.project_root, registry_url=settings.registry_url,
+                   busy_timeout=settings.busy_timeout, store=open_store(settings.store_url),
+                   notebook_dir=settings.notebook_dir,
                    notebooks=settings.notebooks, defaults=defaults,
-                   kernel_env=dict(environ), user=user, settings=settings)
+                   kernel_env=dict(environ), user=current_user(environ, settings.identity),
+                   settings=settings, os_user=os_user(), claimed_user=claimed_user(environ))

@@ -8,10 +8,11 @@ row; a move and its audit row are written in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import GateFailed, InvalidInput, NotAllowed, NotFound
+from ..errors import EXIT_GATE_FAILED, GateFailed, InvalidInput, NotAllowed, NotFound
 from ..jobs.spec import JobSpec
 from ..promote.gates import GateResult, GateSet
 from ..promote.roles import Roles
@@ -47,10 +48,22 @@ class PromotionOutcome:
     pointer: StagePointer | None
     moved: bool
     forced: bool = False
+    dry_run: bool = False
+    refused: GateFailed | None = None  # gates failed: nothing moved (audited as refused)
+
+    @property
+    def exit_code(self) -> int:
+        """5 when gates refused the move (or would have, without --dry-run), else 0."""
+        failed = not self.verdict.passed and not self.moved and not self.dry_run
+        return EXIT_GATE_FAILED if self.refused is not None or failed else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.verdict.to_json(), "moved": self.moved, "forced": self.forced,
+        data = {**self.verdict.to_json(), "moved": self.moved, "forced": self.forced,
                 "pointer": self.pointer.to_json() if self.pointer else None}
+        if self.refused is not None:
+            data["error"] = {"type": "GateFailed", "message": self.refused.one_line(),
+                             "exit_code": self.refused.exit_code}
+        return data
 
 
 class _Context:
@@ -65,7 +78,11 @@ class _Context:
         self.previous_stage = spec.previous_stage(stage)
 
     def checks(self, notebook_version: str, kind: str) -> list[CheckRecord]:
-        return self.project.registry.checks.for_version(notebook_version, kind)
+        """Only results produced under the settings the project has now: a result of
+        ``nbprod lint --ignore NBP`` (or ``nbprod test --no-regression``) does not count."""
+        wanted = check_settings_digest(self.project, kind)
+        return [c for c in self.project.registry.checks.for_version(notebook_version, kind)
+                if c.config_digest == wanted]
 
     def job_runs(self, version: int, state: str | None = None) -> list[JobRun]:
         return self.project.registry.jobs.runs(self.spec.name, version=version, state=state)
@@ -83,6 +100,18 @@ class _Context:
     def was_in_stage(self, version: int, stage: str) -> bool:
         return any(e.to_version == version
                    for e in self.project.registry.jobs.stage_history(self.spec.name, stage))
+
+
+def check_settings_digest(project: Project, kind: str) -> str:
+    """The digest lint or test results record for the project's current settings."""
+    raw = project.settings.raw if project.settings is not None else {}
+    if kind == "lint":
+        from ..lint.config import LintConfig
+
+        return LintConfig.from_table(raw.get("lint", {})).digest()
+    from ..validate.config import TestConfig
+
+    return TestConfig.from_table(raw.get("test", {})).digest()
 
 
 def roles_of(project: Project) -> Roles:
@@ -124,9 +153,9 @@ def promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
     spec.policy(stage)  # NotFound for an unknown stage
     version = project.registry.jobs.version(spec.name, version_number)
     roles = roles_of(project)
-    base = AuditEntry(at=utcnow(), user=user, action="promote", outcome="ok", job=spec.name,
-                      version=version_number, stage=stage, to_version=version_number,
-                      reason=reason)
+    base = _actor(project, AuditEntry(
+        at=utcnow(), user=user, action="promote", outcome="ok", job=spec.name,
+        version=version_number, stage=stage, to_version=version_number, reason=reason))
     if not roles.may_promote(user, stage):
         if not dry_run:
             _audit(project, base, "not_allowed", reason=f"{user} may not promote to {stage}")
@@ -162,14 +191,29 @@ def promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
     return PromotionOutcome(verdict, moved, moved=True, forced=forced)
 
 
+def try_promote(project: Project, spec: JobSpec, version_number: int, stage: str, *,
+                force: bool = False, reason: str | None = None, dry_run: bool = False,
+                gates: GateSet | None = None) -> PromotionOutcome:
+    """:func:`promote`, with a refusal by failed gates returned (``refused``, every gate's
+    result in ``verdict``) rather than raised; other errors still raise."""
+    try:
+        outcome = promote(project, spec, version_number, stage, force=force, reason=reason,
+                          dry_run=dry_run, gates=gates)
+    except GateFailed as exc:
+        verdict = Verdict(spec.name, version_number, stage, tuple(exc.results))
+        return PromotionOutcome(verdict, None, moved=False, refused=exc)
+    return dataclasses.replace(outcome, dry_run=dry_run)
+
+
 def approve(project: Project, spec: JobSpec, version_number: int, stage: str = "production",
             comment: str | None = None) -> list[tuple[str, Any]]:
     """Approve ``version_number`` for ``stage``; returns the approvals it now has."""
     user = project.user
     spec.policy(stage)
     version = project.registry.jobs.version(spec.name, version_number)
-    entry = AuditEntry(at=utcnow(), user=user, action="approve", outcome="ok", job=spec.name,
-                       version=version_number, stage=stage, reason=comment)
+    entry = _actor(project, AuditEntry(at=utcnow(), user=user, action="approve", outcome="ok",
+                                       job=spec.name, version=version_number, stage=stage,
+                                       reason=comment))
     if not roles_of(project).may_approve(user):
         _audit(project, entry, "not_allowed", reason=f"{user} is not an approver")
         raise NotAllowed(f"{user} is not an approver", hint="see [tool.nbprod.roles].approvers")
@@ -187,8 +231,8 @@ def rollback(project: Project, spec: JobSpec, stage: str, *,
     """Point ``stage`` back at the version it held before the current one."""
     user = project.user
     spec.policy(stage)
-    base = AuditEntry(at=utcnow(), user=user, action="rollback", outcome="ok", job=spec.name,
-                      stage=stage, reason=reason)
+    base = _actor(project, AuditEntry(at=utcnow(), user=user, action="rollback", outcome="ok",
+                                      job=spec.name, stage=stage, reason=reason))
     if not roles_of(project).may_promote(user, stage):
         _audit(project, base, "not_allowed", reason=f"{user} may not move {stage}")
         raise NotAllowed(f"{user} may not roll back {stage} of {spec.name}")
@@ -228,6 +272,11 @@ def stages(project: Project, spec: JobSpec) -> list[tuple[str, StagePointer | No
 
 def audit_log(project: Project, job: str | None = None, limit: int = 100) -> list[AuditEntry]:
     return project.registry.jobs.audit(job, limit=limit)
+
+
+def _actor(project: Project, entry: AuditEntry) -> AuditEntry:
+    """The entry with who ran the command as the OS says, and who NBPROD_USER claimed to be."""
+    return _with(entry, os_user=project.os_user or None, claimed_user=project.claimed_user)
 
 
 def _with(entry: AuditEntry, **changes: Any) -> AuditEntry:

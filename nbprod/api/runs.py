@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import threading
 from collections.abc import Mapping
@@ -25,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NbprodError
+from ..errors import ArtifactsCorrupt, IntegrityError, InvalidInput, NbprodError, ReportError
 from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
+from ..notebook.secrets import Secrets, recorded, split_secrets
 from ..notebook.values import GivenValue, resolve_parameters
 from ..records import (
     ArtifactRef,
@@ -42,8 +44,8 @@ from ..records import (
 from .cache import cached, declared_inputs, given_parameters, kernel_name, run_key
 from .cache import located as _located
 from .profiles import checks_env, data_check_failure, profile_record
-from .project import Project
-from .upstream import default_upstream
+from .project import PARTIAL_NOTEBOOK, Project
+from .upstream import default_upstream, fetch_upstream
 
 if TYPE_CHECKING:
     from ..notebook.injection import InjectedNotebook
@@ -95,11 +97,12 @@ class RunObserver:
 class _Prepared:
     notebook: Notebook
     contract: ParameterContract
-    parameters: dict[str, Any]
+    parameters: dict[str, Any]  # as recorded: secret values are "***"
     injected: InjectedNotebook
     kernel: str
     inputs: dict[str, str]
     env: dict[str, str]  # what the kernel gets besides the project's environment
+    secrets: Secrets = field(default_factory=Secrets)
 
 
 def run_notebook(project: Project, request: RunRequest,
@@ -181,10 +184,11 @@ def _prepare(project: Project, request: RunRequest, path: Path,
     contract = contract_of(notebook, strict=strict)
     parameters = resolve_parameters(contract, given_parameters(entry, request.parameters),
                                     strict=strict)
-    injected = inject_parameters(notebook, parameters)
+    public, secrets = split_secrets(contract, parameters, project.kernel_env)
+    injected = inject_parameters(notebook, public, secrets.names)
     kernel = kernel_name(project, request.kernel, entry, notebook.kernel_name)
-    return _Prepared(notebook, contract, parameters, injected, kernel,
-                     declared_inputs(project, entry), checks_env(project))
+    return _Prepared(notebook, contract, recorded(public, secrets), injected, kernel,
+                     declared_inputs(project, entry), checks_env(project), secrets)
 
 
 class _Runner:
@@ -215,6 +219,10 @@ class _Runner:
         try:
             result = self._execute()
             self._finish(result, renderer)
+        except IntegrityError as exc:
+            # An earlier step's file no longer matches its record: nothing ran; this run is
+            # a failed one (infra, naming the file), returned like any other failure.
+            self._finish_abnormally(exc)
         except BaseException as exc:
             self._finish_abnormally(exc)
             raise
@@ -229,10 +237,10 @@ class _Runner:
 
         defaults = self.project.defaults
         req = self.request
-        folders = {step: str(self.project.store.fetch_folder(
-            f"runs/{run_id}/files", self.work / "upstream" / step))
-            for step, run_id in self.record.lineage.upstream.items()}
-        env = {**self.project.kernel_env, CAPTURE_ENV: str(self.work / "capture"),
+        folders = fetch_upstream(self.project, self.record.lineage.upstream,
+                                 self.work / "upstream")
+        env = {**self.project.kernel_env, **self.prepared.secrets.env,
+               CAPTURE_ENV: str(self.work / "capture"),
                STEP_OUTPUTS_ENV: json.dumps(folders),
                "NBPROD_RUN_ID": self.record.run_id, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                **self.prepared.env}
@@ -254,8 +262,20 @@ class _Runner:
                 cell_timeout=req.cell_timeout or defaults.cell_timeout,
                 timeout=req.timeout or defaults.timeout,
                 shutdown_timeout=defaults.shutdown_timeout,
-                kernel_log=self.work / "kernel.log", preload=choice.preload),
+                kernel_log=self.work / "kernel.log", preload=choice.preload,
+                autosave=self._autosave),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
+
+    def _autosave(self, node: Any) -> None:
+        """The notebook so far, written atomically (secrets masked): what a run keeps if
+        its runner is killed (``Project.reap_lost`` stores it with the lost run)."""
+        data = self.prepared.secrets.mask_data(node)
+        tmp = self.work / f".{PARTIAL_NOTEBOOK}.tmp"
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.work / PARTIAL_NOTEBOOK)
+        except OSError:  # best effort: a full disk shows up where the run stores its files
+            tmp.unlink(missing_ok=True)
 
     def _finish(self, result: Any, renderer: Any) -> None:
         from ..execute.capture import captured_profiles, produced_files, read_values
@@ -263,8 +283,11 @@ class _Runner:
 
         if self.observer is not None:
             self.observer.finishing()
-        outputs = [o for cell in result.node.cells for o in cell.get("outputs", [])]
-        values = read_values(self.work / "capture", outputs)
+        secrets = self.prepared.secrets
+        node = nbformat.from_dict(secrets.mask_data(result.node)) if secrets.values else \
+            result.node
+        outputs = [o for cell in node.cells for o in cell.get("outputs", [])]
+        values = secrets.mask_data(read_values(self.work / "capture", outputs))
         notes = [*self.prepared.notebook.notes,
                  *(n for n in (self.kernel_note, result.note) if n)]
         # Profiles first: a data check that fails makes the run failed (data_check), which the
@@ -275,19 +298,27 @@ class _Runner:
             profiles.append(profile_record(self.record.run_id, name, content,
                                            self.committed[-1][2]))
         failure = data_check_failure(result.failure, profiles)
+        if failure is not None and secrets.values:
+            failure = Failure.from_json(secrets.mask_data(failure.to_json()))
         state: RunState = "failed" if failure else "succeeded"
         shown = dataclasses.replace(self.record, state=state, failure=failure,
                                     values=values, ended_at=utcnow())
-        self._put_bytes("notebook.ipynb", nbformat.writes(result.node).encode("utf-8"))
+        self._put_bytes("notebook.ipynb", nbformat.writes(node).encode("utf-8"))
         try:
-            self._put_bytes("report.html", renderer.render(result.node, shown))
+            self._put_bytes("report.html", renderer.render(node, shown))
+        except ReportError as exc:
+            notes.append(f"HTML report not rendered: {exc.message}"[:300])
         except NbprodError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # nbconvert failed on this notebook: the run still counts
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
         log = self.work / "kernel.log"
-        if result.failure is not None and log.is_file() and log.stat().st_size:
-            self._put_file("kernel.log", log)
+        if failure is not None and log.is_file() and log.stat().st_size:
+            if secrets.values:
+                self._put_bytes("kernel.log", secrets.mask(
+                    log.read_text(encoding="utf-8", errors="replace")).encode("utf-8"))
+            else:
+                self._put_file("kernel.log", log)
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
         final = dataclasses.replace(
@@ -310,9 +341,15 @@ class _Runner:
         elif isinstance(exc, NbprodError):
             failure = Failure(kind="infra", message=exc.one_line(), ename=type(exc).__name__,
                               evalue=exc.message)
-        else:
-            failure = Failure(kind="infra", message=f"internal error: {type(exc).__name__}: "
-                              f"{exc}"[:500], ename=type(exc).__name__, evalue=str(exc)[:500])
+        else:  # a bug in nbprod: the CLI shows the traceback (exit 70)
+            failure = Failure(kind="internal", message=f"internal error (a bug in nbprod): "
+                              f"{type(exc).__name__}: {exc}"[:500], ename=type(exc).__name__,
+                              evalue=_traceback(exc))
+        failure = Failure.from_json(self.prepared.secrets.mask_data(failure.to_json()))
+        partial = self.work / PARTIAL_NOTEBOOK
+        if partial.is_file() and not any(c[0] == "notebook.ipynb" for c in self.committed):
+            with contextlib.suppress(NbprodError):  # the cells that finished, if it can
+                self._put_file("notebook.ipynb", partial)
         # If the registry is what failed, readers will see the run as lost.
         with contextlib.suppress(NbprodError):
             self.project.registry.finish_run(self.record.run_id, state="failed",
@@ -332,6 +369,12 @@ class _Runner:
     def _put_file(self, name: str, path: Path) -> None:
         stored = self.project.store.put_file(self._key(name), path)
         self.committed.append((name, stored.key, stored.sha256, stored.size))
+
+
+def _traceback(exc: BaseException) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(exc))[-4000:]
 
 
 class _ObserverBridge:
@@ -398,15 +441,20 @@ def list_runs(project: Project, *, notebook: str | None = None, state: str | Non
         notebook=notebook, state=state, limit=last)]
 
 
-def verify_artifacts(project: Project, record: RunRecord) -> list[str]:
-    """Names of artifacts whose stored bytes no longer match their recorded SHA-256."""
-    bad = []
+def verify_artifacts(project: Project, record: RunRecord) -> ArtifactsCorrupt | None:
+    """The integrity error for artifacts whose stored bytes are missing or no longer match
+    their recorded SHA-256 (None when all match)."""
+    from ..errors import IntegrityError, StoreError
+
+    problems: list[tuple[str, str, str | None]] = []
     for artifact in record.artifacts:
         try:
             project.store.read_bytes(f"runs/{record.run_id}/{artifact.name}", artifact.sha256)
-        except NbprodError:
-            bad.append(artifact.name)
-    return bad
+        except IntegrityError as exc:
+            problems.append((artifact.name, artifact.sha256, exc.actual))
+        except StoreError:
+            problems.append((artifact.name, artifact.sha256, None))
+    return ArtifactsCorrupt(record.run_id, problems) if problems else None
 
 
 def checks_for(project: Project, notebook_version: str | None) -> list[CheckRecord]:

@@ -8,8 +8,10 @@ kernel template for the notebook is warm, so a point costs its cells, not Python
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import itertools
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import InvalidInput, ParameterError
+from ..errors import EXIT_INFRA, EXIT_NOTEBOOK_FAILED, InvalidInput, ParameterError
 from ..executors.base import Executor
 from ..executors.forkpool import Outcome
 from ..notebook.values import GivenValue, read_parameter_file, resolve_parameters
@@ -32,6 +34,7 @@ class SweepPoint:
     index: int
     given: Mapping[str, GivenValue]
     coerced: Mapping[str, Any] = field(default_factory=dict)  # after the contract's types
+    secrets: tuple[str, ...] = ()  # secret parameters given with the point (shown as ***)
 
     def shown(self) -> dict[str, Any]:
         """The point's parameters as the notebook gets them (``"10"`` from --grid is 10)."""
@@ -95,6 +98,51 @@ class SweepReport:
         return {"sweep_id": self.sweep_id, "notebook": self.notebook, "counts": self.counts(),
                 "points": [r.to_json() for r in self.results]}
 
+    @property
+    def exit_code(self) -> int:
+        """4 when a point was lost, 3 when one failed, else 0 (skipped points do not count)."""
+        counts = self.counts()
+        if counts.get("lost"):
+            return EXIT_INFRA
+        failed = sum(n for state, n in counts.items() if state not in ("succeeded", "skipped"))
+        return EXIT_NOTEBOOK_FAILED if failed else 0
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """Where a sweep's points come from, as the CLI gives them."""
+
+    grid: Sequence[str] = ()  # "NAME=v1,v2,..."
+    values_file: Path | None = None
+    random_count: int | None = None
+    ranges: Sequence[str] = ()  # "NAME=LOW:HIGH" or "NAME=a|b|c"
+    seed: int | None = None
+
+
+def assemble_points(spec: PointSpec) -> list[dict[str, GivenValue]]:
+    """Every point: the grid's product, then the values file's, then the random draws."""
+    points: list[dict[str, GivenValue]] = []
+    if spec.grid:
+        grid = [_named(item, "--grid", "NAME=v1,v2,...") for item in spec.grid]
+        points += grid_points([(name, [v.strip() for v in rest.split(",")])
+                               for name, rest in grid])
+    if spec.values_file is not None:
+        points += file_points(spec.values_file)
+    if spec.random_count:
+        if not spec.ranges:
+            raise InvalidInput("--random needs at least one --range NAME=LOW:HIGH")
+        ranges = [_named(item, "--range", "NAME=LOW:HIGH or NAME=a|b|c") for item in spec.ranges]
+        points += random_points(spec.random_count, ranges, spec.seed)
+    return points
+
+
+def _named(item: str, option: str, usage: str) -> tuple[str, str]:
+    """``NAME=rest`` of a --grid or --range option."""
+    name, sep, rest = item.partition("=")
+    if not sep or not name.strip() or not rest.strip():
+        raise InvalidInput(f"{option} {item!r}: use {usage}")
+    return name.strip(), rest.strip()
+
 
 def grid_points(grid: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, GivenValue]]:
     """The cartesian product of ``--grid NAME=a,b,c`` options (CLI strings)."""
@@ -114,6 +162,8 @@ def file_points(path: Path) -> list[dict[str, GivenValue]]:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=PlainLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParameterError(f"cannot read sweep values {path}: {exc}") from None
+    except RecursionError:
+        raise ParameterError(f"cannot read sweep values {path}: nested too deeply") from None
     if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
         if isinstance(data, dict):  # a single mapping file is one point
             return [read_parameter_file(path)]
@@ -152,6 +202,7 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
                     strict: bool = True) -> list[SweepPoint]:
     """Every point checked against the contract; the first bad one is a ParameterError."""
     from ..notebook import contract_of, read_notebook
+    from ..notebook.secrets import recorded, split_secrets
 
     if not points:
         raise InvalidInput("the sweep has no points", hint="give --grid, --values or --random")
@@ -166,15 +217,40 @@ def validate_points(project: Project, notebook: str, base: Mapping[str, GivenVal
             shown = ", ".join(f"{k}={v.value}" for k, v in point.items())
             raise ParameterError(f"sweep point {index} ({shown}): {exc.message}",
                                  parameter=exc.parameter, hint=exc.hint) from None
-        checked.append(SweepPoint(index, {**base, **point}, coerced))
+        public, secrets = split_secrets(contract, coerced, project.kernel_env)
+        given_secrets = tuple(n for n in secrets.names if n in coerced)
+        checked.append(SweepPoint(index, {**base, **point}, recorded(public, secrets),
+                                  given_secrets))
     return checked
 
 
 @dataclass(frozen=True)
 class _Task:
     settings: Settings
-    environ: Mapping[str, str]
+    environ: Mapping[str, str]  # only what a run needs (task_environment), not os.environ
     request: RunRequest
+
+
+def task_environment(environ: Mapping[str, str], pass_env: Sequence[str] = ()
+                     ) -> dict[str, str]:
+    """The variables a sweep task carries to its worker: ``NBPROD_*`` (settings and
+    ``NBPROD_SECRET_*`` parameters) and the names or ``fnmatch`` patterns the project's
+    ``pass_env`` setting lists. A Dask task is pickled to the scheduler and the workers;
+    everything else (cloud credentials, tokens) stays in this process."""
+    return {k: v for k, v in environ.items()
+            if k.startswith("NBPROD_") or any(fnmatch.fnmatchcase(k, p) for p in pass_env)}
+
+
+def _check_channel(executor: Executor, environ: Mapping[str, str],
+                   points: Sequence[SweepPoint]) -> None:
+    """Secret values go to workers only over a private channel (TLS, or this machine)."""
+    secrets = sorted({k for k in environ if k.startswith("NBPROD_SECRET_")} |
+                     {f"parameter {n}" for p in points for n in p.secrets})
+    if secrets and not getattr(executor, "private", True):
+        raise InvalidInput(
+            f"the sweep would send {', '.join(secrets)} to the Dask scheduler over an "
+            "unencrypted connection", hint="use a tls:// scheduler address (see docs/sweep.md)"
+                                            " or give the secret in the workers' environment")
 
 
 # Projects a worker process has opened, by settings and environment. Module-level: Dask
@@ -194,7 +270,9 @@ class PointRunner:
                tuple(sorted(task.environ.items())))
         project = _OPEN_PROJECTS.get(key)
         if project is None:
-            project = _OPEN_PROJECTS[key] = open_project(task.settings, task.environ)
+            # The worker's own environment, with what the task brought over it.
+            environ = {**os.environ, **task.environ}
+            project = _OPEN_PROJECTS[key] = open_project(task.settings, environ)
         return run_notebook(project, task.request)
 
 
@@ -210,7 +288,8 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     base = RunRequest(notebook=str(path), strict=strict, kernel=kernel, cache=cache,
                       wait_for_template=True, sweep_id=sweep_id)
     _warm_up(project, base)
-    tasks = [(str(p.index), _Task(settings, environ, replace(base, parameters=dict(p.given),
+    carried = task_environment(environ, settings.pass_env)
+    tasks = [(str(p.index), _Task(settings, carried, replace(base, parameters=dict(p.given),
                                                              point=p.index)))
              for p in points]
     by_index = {p.index: p for p in points}
@@ -235,6 +314,7 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     stop = (lambda: failures >= max_failures) if max_failures else None
     try:
+        _check_channel(executor, carried, points)
         executor.run(PointRunner(), tasks, timeout=budget, on_done=done, stop_when=stop)
         report = _settle(project, _report(sweep_id, shown, points, results))
         # A point whose worker vanished before it started (no run recorded) is an

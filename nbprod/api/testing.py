@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, current_user
+from ..config import Settings
 from ..errors import InvalidInput
 from ..executors.forkpool import Outcome, Task, run_forked
 from ..notebook import GivenValue, read_notebook
 from ..records import CheckRecord, RunRecord
 from ..validate.config import TestConfig
 from ..validate.regression import RegressionResult
+from .project import Project
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,18 @@ class _Plan:
     step: str | None = None
 
 
-def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks: Sequence[Path],
-                   config: TestConfig, *, workers: int | None = None, record: bool = True,
-                   on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
-    """Test each notebook (absolute paths); results in the order given."""
+def run_notebook_tests(project: Project, notebooks: Sequence[Path], config: TestConfig, *,
+                       workers: int | None = None, record: bool = True,
+                       on_done: Callable[[NotebookTest], None] | None = None) -> TestReport:
+    """Test each notebook (absolute paths); results in the order given, recorded in the
+    project's registry (as its acting user) unless ``record`` is false.
+
+    Each worker is forked and opens the project again from its settings and kernel
+    environment (a database connection is never shared across a fork).
+    """
+    if project.settings is None:
+        raise InvalidInput("nbprod test needs a project opened from its settings")
+    settings, environ = project.settings, project.kernel_env
     steps = _job_steps(settings)
     plans = [_plan(settings, path, config, steps) for path in notebooks]
     users = _users_of_other_jobs(settings)
@@ -161,7 +170,7 @@ def run_notebook_tests(settings: Settings, environ: Mapping[str, str], notebooks
         if wave:
             run_forked(wave, workers=workers or config.workers or _cores(), on_done=done)
     ordered = tuple(results[i] for i in range(len(plans)))
-    recorded = _record(settings, environ, ordered, config) if record else 0
+    recorded = _record(project, ordered, config) if record else 0
     return TestReport(results=ordered, recorded=recorded)
 
 
@@ -234,16 +243,15 @@ def _regression_task(plan: _Plan, config: TestConfig, settings: Settings,
         from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
         from ..validate.regression import run_regression
         from .project import open_project
-        from .upstream import default_upstream
+        from .upstream import default_upstream, fetch_upstream
 
         with tempfile.TemporaryDirectory(prefix="nbprod-capture-") as capture:
             # nbprod.record() in the notebook writes here instead of beside the notebook.
             env = {CAPTURE_ENV: capture}
             if plan.job is not None:  # a job step reads its upstream steps' latest files
                 with open_project(settings, environ) as project:
-                    folders = {step: str(project.store.fetch_folder(
-                        f"runs/{run_id}/files", Path(capture) / "upstream" / step))
-                        for step, run_id in default_upstream(project, plan.shown).items()}
+                    folders = fetch_upstream(project, default_upstream(project, plan.shown),
+                                             Path(capture) / "upstream")
                 env[STEP_OUTPUTS_ENV] = json.dumps(folders)
             return run_regression(plan.path, config, shown=plan.shown, kernel=plan.kernel,
                                   cell_timeout=settings.cell_timeout,
@@ -325,21 +333,13 @@ def _outcome_error(outcome: Outcome[Any], log_dir: Path) -> str:
     return (last[:300] + (f" (worker log: {tail[:500]})" if tail else ""))
 
 
-def _record(settings: Settings, environ: Mapping[str, str], results: Sequence[NotebookTest],
-            config: TestConfig) -> int:
+def _record(project: Project, results: Sequence[NotebookTest], config: TestConfig) -> int:
     checks = [CheckRecord(
         kind="test", notebook=r.notebook, notebook_version=r.notebook_version,
         passed=r.passed, summary=r.summary()[:1000], details=r.to_json(),
         config_digest=config.digest(), run_id=r.smoke.run_id if r.smoke else None,
-        user=current_user(environ), host=socket.gethostname())
+        user=project.user, host=socket.gethostname())
         for r in results if r.notebook_version is not None]
-    if not checks:
-        return 0
-    from ..registry import Registry
-
-    registry = Registry.open(settings.registry_url, busy_timeout=settings.busy_timeout)
-    try:
-        registry.checks.add(checks)
-    finally:
-        registry.close()
+    if checks:
+        project.registry.checks.add(checks)
     return len(checks)

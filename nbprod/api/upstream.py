@@ -8,10 +8,15 @@ works as the job would, and the run records which runs it read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from ..config import Settings
-from ..errors import NbprodError
+from ..errors import NbprodError, NotFound
 from ..jobs.spec import declared_jobs, job_spec
 from .project import Project
+
+FILES = "files/"
 
 
 def default_upstream(project: Project, notebook: str) -> dict[str, str]:
@@ -53,3 +58,24 @@ def latest_of_job(project: Project, settings: Settings, job: str) -> dict[str, s
         return {}
     found = {s.name: project.registry.latest_run_id(s.notebook) for s in used.steps}
     return {name: run_id for name, run_id in found.items() if run_id}
+
+
+def fetch_upstream(project: Project, upstream: Mapping[str, str], target: Path) -> dict[str, str]:
+    """step name -> a local folder of verified, read-only copies of that run's files.
+
+    Each file is checked against the SHA-256 its run recorded; one that differs fails with an
+    IntegrityError naming it (the downstream step then fails ``infra``, exit 4).
+    """
+    if not upstream:
+        return {}
+    records = {r.run_id: r for r in project.registry.list_runs(run_ids=list(upstream.values()))}
+    folders = {}
+    for step, run_id in upstream.items():
+        record = records.get(run_id)
+        if record is None:
+            raise NotFound(f"upstream run {run_id} of step {step} is not in the registry")
+        expected = {a.name[len(FILES):]: a.sha256 for a in record.artifacts
+                    if a.name.startswith(FILES)}
+        folders[step] = str(project.store.fetch_folder(f"runs/{run_id}/files", target / step,
+                                                       expected))
+    return folders

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Settings, load_settings
-from ..errors import EXIT_INFRA, EXIT_INVALID_INPUT, EXIT_NOTEBOOK_FAILED, EXIT_OK
+from ..errors import (
+    EXIT_INFRA,
+    EXIT_INTERNAL,
+    EXIT_INVALID_INPUT,
+    EXIT_NOTEBOOK_FAILED,
+    EXIT_OK,
+)
 
 if TYPE_CHECKING:
     from ..api import Project
@@ -49,6 +55,8 @@ def failure_exit_code(kind: str) -> int:
         return EXIT_INVALID_INPUT
     if kind in ("infra", "lost"):
         return EXIT_INFRA
+    if kind == "internal":
+        return EXIT_INTERNAL
     return EXIT_NOTEBOOK_FAILED
 
 

@@ -54,8 +54,7 @@ it in one step. The job's [parameters] (or [test_parameters] with --test) come f
 def job_run(name: str, stage: str | None, version: int | None, from_step: str | None,
             parameters: tuple[tuple[str, str], ...], test: bool, cache: bool, force: bool,
             as_json: bool) -> int:
-    from .. import api
-    from ..api.jobs import JobRunRequest, run_job
+    from ..api.jobs import JobRunRequest, run_job, scoped_parameters
     from ..api.watch import after_job_run
     from ..errors import InvalidInput
     from ..jobs.spec import job_spec
@@ -64,10 +63,7 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
         raise InvalidInput("give --stage or --version, not both")
     resolved = settings()
     spec = job_spec(resolved, name)
-    given: dict[str, dict[str, api.GivenValue]] = {}
-    for key, value in parameters:
-        step, _, param = key.rpartition(".")
-        given.setdefault(step or "*", {})[param] = api.GivenValue(value, source="-p", raw=True)
+    given = scoped_parameters(parameters)
     out = console(stderr=True)
 
     def show(step: object) -> None:

@@ -22,9 +22,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from ..rundir import UnsafeRuntimeDir, same_user
+from ..rundir import runtime_dir as runtime_dir
 
 _SKIP = {"--help", "-h", "--version"}
 # Always run here: "kernels" manages the warm processes themselves; "serve" becomes the
@@ -51,13 +53,6 @@ def _wanted(argv: list[str]) -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
 
 
-def runtime_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    folder = Path(base) / f"nbprod-{os.getuid()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
 def warm_key() -> str:
     """Changes when nbprod's code, the interpreter or the installed distributions change."""
     package = Path(__file__).resolve().parent.parent
@@ -79,13 +74,22 @@ def socket_path(key: str) -> Path:
 def _try_warm(argv: list[str]) -> int | None:
     """The command's exit code from a warm nbprod, or None to run it here."""
     key = warm_key()
-    path = socket_path(key)
+    try:
+        path = socket_path(key)
+    except UnsafeRuntimeDir as exc:
+        print(f"nbprod: note: not using a warm nbprod: {exc.one_line()}", file=sys.stderr)
+        return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(str(path))
     except OSError:
         conn.close()
         _start_warm(key)
+        return None
+    if not same_user(conn):  # not ours, though in our private folder: never send to it
+        conn.close()
+        print(f"nbprod: note: not using a warm nbprod: {path} is served by another user",
+              file=sys.stderr)
         return None
     try:
         umask = os.umask(0)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import settings
+from .common import project, settings
 
 LINT_HELP = """Check notebooks for production readiness (rules NBP###) and their code with ruff.
 
@@ -53,7 +52,6 @@ def lint_command(paths: tuple[Path, ...], output_format: str, fix: bool, diff: b
                  explain: str | None, list_rules: bool, no_cache: bool,
                  no_record: bool, as_json: bool) -> int:
     from ..api.lint import lint_notebooks
-    from ..config import current_user
     from ..lint.catalog import RuleSet
     from ..lint.catalog import explain as explain_code
     from ..lint.config import LintConfig
@@ -75,12 +73,9 @@ def lint_command(paths: tuple[Path, ...], output_format: str, fix: bool, diff: b
     root = resolved.project_root
     targets = list(paths) or [root / resolved.notebook_dir if
                               (root / resolved.notebook_dir).is_dir() else root]
-    outcome = lint_notebooks(
-        root, targets, config, rules=rules,
-        cache_dir=None if no_cache else root / ".nbprod" / "cache",
-        registry_url=None if no_record else resolved.registry_url,
-        busy_timeout=resolved.busy_timeout,
-        user=current_user(os.environ), fix=fix or diff, write=fix and not diff)
+    with project(resolved) as proj:
+        outcome = lint_notebooks(proj, targets, config, rules=rules, use_cache=not no_cache,
+                                 record=not no_record, fix=fix or diff, write=fix and not diff)
     for result in outcome.fixes:
         if diff and result.diff:
             click.echo(result.diff, nl=False)

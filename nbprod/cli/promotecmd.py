@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import EXIT_CODES_HELP, EXIT_GATE_FAILED, GateFailed
+from ..errors import EXIT_CODES_HELP
 from .common import json_option, print_json, project, settings
 from .render import console
 
@@ -46,32 +48,26 @@ attempt is in `nbprod audit`.
 @json_option
 def promote_command(name: str, version: int, stage: str, dry_run: bool, force: bool,
                     reason: str | None, as_json: bool) -> int:
-    from ..api.promotion import promote
+    from ..api.promotion import try_promote
     from ..jobs.spec import job_spec
 
     resolved = settings()
     spec = job_spec(resolved, name)
     out = console(stderr=as_json)
     with project(resolved) as proj:
-        try:
-            outcome = promote(proj, spec, version, stage, force=force, reason=reason,
+        outcome = try_promote(proj, spec, version, stage, force=force, reason=reason,
                               dry_run=dry_run)
-        except GateFailed as exc:
-            if as_json:
-                print_json({"job": name, "version": version, "stage": stage, "moved": False,
-                            "passed": False,
-                            "gates": [r.to_json() for r in exc.results],
-                            "error": {"type": "GateFailed", "message": exc.one_line(),
-                                      "exit_code": exc.exit_code}})
-            else:
-                out.print(_gate_table(exc.results))
-            click.echo(f"nbprod: error: promotion of {name} version {version} to {stage} "
-                       f"refused: {len([r for r in exc.results if not r.passed])} gate(s) "
-                       "failed (above)", err=True)
-            return EXIT_GATE_FAILED
+    if outcome.refused is not None:
+        if as_json:
+            print_json(outcome.to_json())
+        else:
+            out.print(_gate_table(list(outcome.verdict.results)))
+        click.echo(f"nbprod: error: promotion of {name} version {version} to {stage} "
+                   f"refused: {len(outcome.verdict.failed)} gate(s) failed (above)", err=True)
+        return outcome.exit_code
     if as_json:
         print_json(outcome.to_json())
-        return 0 if outcome.verdict.passed or outcome.moved or dry_run else EXIT_GATE_FAILED
+        return outcome.exit_code
     out.print(_gate_table(list(outcome.verdict.results)))
     if dry_run:
         verdict = "would pass" if outcome.verdict.passed else "would be refused"
@@ -159,6 +155,13 @@ def stages_command(name: str, as_json: bool) -> int:
     return 0
 
 
+def _who(entry: Any) -> str:
+    """The acting user, with the OS user when it differs (``ci-bot (os: runner)``)."""
+    if entry.os_user and entry.os_user != entry.user:
+        return f"{entry.user} (os: {entry.os_user})"
+    return str(entry.user)
+
+
 @click.command("audit")
 @click.argument("name", required=False)
 @click.option("--last", type=click.IntRange(min=1), default=50, show_default=True)
@@ -184,7 +187,7 @@ def audit_command(name: str | None, last: int, as_json: bool) -> int:
             "FORCED" if e.forced else "",
             f"failed: {', '.join(failed)}" if failed else "", e.reason or ""]))
         style = {"ok": "green", "refused": "red", "not_allowed": "red", "conflict": "yellow"}
-        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action,
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), _who(e), e.action,
                       Text(e.outcome, style=style.get(e.outcome, "")), e.job, e.stage or "-",
                       moved, detail)
     console().print(table)

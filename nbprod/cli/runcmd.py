@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,20 +71,12 @@ def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
                              strict=False if no_strict else None, kernel=kernel,
                              cache=cache and not force, fast=False if plain_kernel else None)
     with project(resolved) as proj:
-        record = None
-        if request.cache:
-            from ..api.cache import lookup
-
-            record, looked_up = lookup(proj, request)
-            if looked_up:  # a miss: the run need not work out the key (hash inputs) again
-                request = dataclasses.replace(request, cache=False)
-        if record is None:
-            observer = _progress() if stderr_is_tty() and not as_json else None
-            try:
-                record = api.run_notebook(proj, request, observer)
-            finally:
-                if observer is not None:
-                    observer.close()
+        observer = _progress() if stderr_is_tty() and not as_json else None
+        try:
+            record = api.run_notebook(proj, request, observer)
+        finally:
+            if observer is not None:
+                observer.close()
     if as_json:
         print_json(record.to_json())
     _report(record, quiet=as_json)
@@ -117,6 +108,8 @@ def _report(record: RunRecord, *, quiet: bool) -> None:
     failure = record.failure
     message = failure.message if failure else "unknown failure"
     kind = failure.kind if failure else "infra"
+    if kind == "internal" and failure is not None and failure.evalue:
+        err.print(failure.evalue, markup=False, highlight=False, soft_wrap=True)  # traceback
     err.print(f"nbprod: error: run {record.run_id} failed ({kind}): {message}",
               style="red", soft_wrap=True, markup=False, highlight=False)
     output = record.artifact("notebook.ipynb")

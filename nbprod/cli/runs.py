@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from .. import api
-from ..errors import NotFound
 from .common import json_option, print_json, project
 from .monitorrender import profiles_block, verdict_lines
 from .render import checks_table, console, diff_table, run_summary, runs_table
@@ -56,33 +55,42 @@ def show_command(run_id: str, verify: bool, as_json: bool) -> int:
     """
     with project() as proj:
         record = api.get_run(proj, run_id)
-        corrupt = api.verify_artifacts(proj, record) if verify else []
+        corrupt = api.verify_artifacts(proj, record) if verify else None
         checks = api.checks_for(proj, record.notebook_version)
         profiles = api.profiles_for(proj, record.run_id)
         verdicts = api.verdicts_for_run(proj, record)
+    problems = corrupt.problems if corrupt is not None else []
     if as_json:
         data = record.to_json()
         data["checks"] = [c.to_json() for c in checks]
         data["profiles"] = [p.to_json() for p in profiles]
         data["monitor"] = [v.to_json() for v in verdicts]
         if verify:
-            data["corrupt_artifacts"] = corrupt
+            data["corrupt_artifacts"] = [name for name, _e, _a in problems]
+            data["artifact_problems"] = [{"name": n, "recorded_sha256": e, "found_sha256": a}
+                                         for n, e, a in problems]
+        if corrupt is not None:  # one JSON object, with the error in it
+            data["error"] = {"type": type(corrupt).__name__, "message": corrupt.one_line(),
+                             "exit_code": corrupt.exit_code}
+            print_json(data)
+            click.echo(f"nbprod: error: {corrupt.one_line()}", err=True)
+            return corrupt.exit_code
         print_json(data)
-    else:
-        out = console()
-        for block in run_summary(record):
-            out.print(block)
-        out.print(checks_table(checks, title="checks of this notebook version"))
-        if profiles:
-            out.print(profiles_block(profiles))
-        for line in verdict_lines(verdicts):
-            out.print(line)
-        if verify:
-            out.print("artifacts verified: all match" if not corrupt else
-                      f"[red]artifacts that no longer match their hash: {', '.join(corrupt)}")
-    if corrupt:
-        raise NotFound(f"run {record.run_id}: {len(corrupt)} artifact(s) are missing or "
-                       f"modified: {', '.join(corrupt)}")
+        return 0
+    out = console()
+    for block in run_summary(record):
+        out.print(block)
+    out.print(checks_table(checks, title="checks of this notebook version"))
+    if profiles:
+        out.print(profiles_block(profiles))
+    for line in verdict_lines(verdicts):
+        out.print(line)
+    if verify:
+        out.print("artifacts verified: all match" if not problems else "[red]artifacts that "
+                  "no longer match their record: " + ", ".join(
+                      f"{n} ({'missing' if a is None else 'modified'})" for n, _e, a in problems))
+    if corrupt is not None:
+        raise corrupt
     return 0
 
 

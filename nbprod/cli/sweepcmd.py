@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_CODES_HELP, EXIT_INFRA, EXIT_NOTEBOOK_FAILED, InvalidInput
+from ..errors import EXIT_CODES_HELP
 from .common import print_json, project, settings, stderr_is_tty
 
 SWEEP_HELP = f"""Run NOTEBOOK once per parameter point, in parallel; show one table of results.
@@ -27,26 +27,6 @@ grouped under a sweep id (`nbprod runs --sweep ID`).
 \b
 {EXIT_CODES_HELP}
 """
-
-
-def _grid(values: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    grid = []
-    for item in values:
-        name, sep, rest = item.partition("=")
-        if not sep or not name.strip() or not rest:
-            raise InvalidInput(f"--grid {item!r}: use NAME=v1,v2,...")
-        grid.append((name.strip(), [v.strip() for v in rest.split(",")]))
-    return grid
-
-
-def _ranges(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    ranges = []
-    for item in values:
-        name, sep, spec = item.partition("=")
-        if not sep:
-            raise InvalidInput(f"--range {item!r}: use NAME=LOW:HIGH or NAME=a|b|c")
-        ranges.append((name.strip(), spec.strip()))
-    return ranges
 
 
 @click.command("sweep", help=SWEEP_HELP)
@@ -82,32 +62,20 @@ def sweep_command(notebook: str, grid: tuple[str, ...], values_file: Path | None
                   parameters: tuple[tuple[str, str], ...], workers: int | None, executor: str,
                   dask_scheduler: str | None, max_failures: int | None, sort_by: str | None,
                   cache: bool, no_strict: bool, kernel: str | None, as_json: bool) -> int:
-    from ..api.sweep import (
-        file_points,
-        grid_points,
-        random_points,
-        run_sweep,
-        validate_points,
-    )
+    from ..api.sweep import PointSpec, assemble_points, run_sweep, validate_points
     from ..executors.base import load_executor
     from ..notebook.values import GivenValue
 
-    points: list[dict[str, Any]] = []
-    if grid:
-        points += grid_points(_grid(grid))
-    if values_file is not None:
-        points += file_points(values_file)
-    if random_count:
-        if not ranges:
-            raise InvalidInput("--random needs at least one --range NAME=LOW:HIGH")
-        points += random_points(random_count, _ranges(ranges), seed)
+    points = assemble_points(PointSpec(grid=grid, values_file=values_file,
+                                       random_count=random_count, ranges=ranges, seed=seed))
     base = {name: GivenValue(value, source="-p", raw=True) for name, value in parameters}
     resolved = settings()
     strict = False if no_strict else None
     with project(resolved) as proj:
         checked = validate_points(proj, notebook, base, points,
                                   strict=proj.defaults.strict if strict is None else strict)
-        runner = load_executor(executor, {"workers": workers, "scheduler": dask_scheduler})
+        runner = load_executor(executor, {"workers": workers, "scheduler": dask_scheduler,
+                                          "tls": resolved.dask_tls})
         progress = _Progress(len(checked)) if stderr_is_tty() and not as_json else None
         try:
             report = run_sweep(proj, resolved, dict(os.environ), notebook, checked, runner,
@@ -120,11 +88,7 @@ def sweep_command(notebook: str, grid: tuple[str, ...], values_file: Path | None
         print_json(report.to_json())
     else:
         _table(report, sort_by)
-    counts = report.counts()
-    if counts.get("lost"):
-        return EXIT_INFRA
-    failed = sum(n for state, n in counts.items() if state not in ("succeeded", "skipped"))
-    return EXIT_NOTEBOOK_FAILED if failed else 0
+    return report.exit_code
 
 
 class _Progress:

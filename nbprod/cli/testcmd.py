@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import print_json, settings
+from .common import print_json, project, settings
 from .render import console
 
 TEST_HELP = """Test notebooks: nbval regression where outputs are saved, smoke runs elsewhere.
@@ -75,8 +74,9 @@ def test_command(paths: tuple[Path, ...], workers: int | None, junitxml: Path | 
                 if failure.diff:
                     out.print(failure.diff, markup=False, highlight=False, style="dim")
 
-    report = run_notebook_tests(resolved, dict(os.environ), notebooks, config,
-                                workers=workers, record=not no_record, on_done=show)
+    with project(resolved) as proj:
+        report = run_notebook_tests(proj, notebooks, config, workers=workers,
+                                    record=not no_record, on_done=show)
     if junitxml is not None:
         from .junit import write_junit
 

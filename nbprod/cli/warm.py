@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..rundir import same_user
 from .launch import runtime_dir, socket_path, warm_key
 
 
@@ -106,7 +107,13 @@ def _reap(children: set[int]) -> None:
 
 
 def _accept(conn: socket.socket, listener: socket.socket) -> int:
-    """Receive one request and fork its child; returns the child's pid (0 on failure)."""
+    """Receive one request and fork its child; returns the child's pid (0 on failure).
+
+    A peer that is not this user is refused before anything is read from it.
+    """
+    if not same_user(conn):
+        conn.close()
+        return 0
     try:
         conn.settimeout(10)
         data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)

@@ -4,19 +4,22 @@ papermill's ``PapermillNotebookClient`` (nbclient underneath) runs the cells and
 ``NotebookExecutionManager`` keeps per-cell status; nbprod adds what papermill leaves open:
 finite timeouts for kernel start, each cell and the whole run; a kernel that is always
 stopped with its process group; and exactly one outcome, ``Failure`` or none, classified as
-``cell_error``, ``kernel_died``, ``timeout``, ``invalid_input`` or ``infra``. The executed
-notebook is returned in every case, with the failing cell marked.
+``cell_error``, ``kernel_died``, ``timeout``, ``invalid_input``, ``infra`` (the kernel did not
+start, the machine failed: retrying may help) or ``internal`` (a bug in nbprod: the failure
+holds the traceback). The executed notebook is returned in every case, with the failing cell
+marked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,12 +28,14 @@ import jupyter_client.asynchronous  # noqa: F401 - loaded by every run; see api.
 from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from ..errors import NbprodError
 from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
 from ..notebook.injection import InjectedNotebook
 from ..notebook.version import cell_source
 from ..records import Failure
-from ._papermill import NotebookExecutionManager, PapermillNotebookClient
+from ._papermill import NotebookExecutionManager
 from .kernel import SupervisedKernelManager, describe_exit
+from .outputs import DEFAULT_MAX_OUTPUT_BYTES, BoundedClient
 
 FAILED_TAG = "nbprod-failed"
 MARKER_TAG = "nbprod-error-marker"
@@ -62,6 +67,11 @@ class ExecutionRequest:
     # Fork the kernel from a warm template preloading these modules (None: spawn a plain
     # kernel). A fork that fails falls back to a plain kernel.
     preload: tuple[str, ...] | None = None
+    # Called with the notebook as it stands, at most every autosave_every seconds (more
+    # rarely if saving is slow), so a runner killed mid-run leaves the cells that finished.
+    autosave: Callable[[Any], None] | None = None
+    autosave_every: float = 5.0
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES  # per cell; the rest is dropped, noted
 
 
 @dataclass(frozen=True)
@@ -72,15 +82,61 @@ class ExecutionResult:
 
 
 class _Manager(NotebookExecutionManager):  # type: ignore[misc]
-    """papermill's execution manager, reporting progress and remembering the current cell."""
+    """papermill's execution manager, reporting progress and remembering the current cell.
 
-    def __init__(self, nb: Any, observer: ExecutionObserver | None) -> None:
+    papermill calls :meth:`save` at every cell boundary and :meth:`autosave_cell` on every
+    kernel message; here both are one throttled save through ``autosave``: at most every
+    ``every`` seconds, backing off when a save takes more than a quarter of that (as
+    papermill's autosave does), and a timer on the event loop writes changes that no later
+    boundary would (a cell that finished before a long, silent one).
+    """
+
+    def __init__(self, nb: Any, observer: ExecutionObserver | None,
+                 autosave: Callable[[Any], None] | None = None, every: float = 5.0) -> None:
         super().__init__(nb, output_path=None, progress_bar=False, autosave_cell_every=0)
         self.observer = observer
         self.current: int | None = None
         self.exception: Any = None
         self.exception_index: int | None = None
         self.started = 0
+        self.autosave = autosave
+        self.every = every
+        self._saved_at = time.monotonic()
+        self._dirty = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def save(self, **kwargs: Any) -> None:
+        if self.autosave is None:
+            return
+        self._dirty = True
+        wait = self._saved_at + self.every - time.monotonic()
+        if wait <= 0:
+            self._write()
+        elif self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next boundary will
+                self._timer = asyncio.get_running_loop().call_later(wait, self._fire)
+
+    def autosave_cell(self) -> None:
+        self.save()
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._dirty:
+            self._write()
+
+    def _write(self) -> None:
+        assert self.autosave is not None
+        started = time.monotonic()
+        self.autosave(self.nb)
+        self._dirty = False
+        self._saved_at = time.monotonic()
+        if self._saved_at - started > self.every / 4:
+            self.every *= 2  # saving is slow (a huge notebook): save less often
+
+    def stop_autosave(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         super().cell_start(cell, cell_index, **kwargs)
@@ -129,7 +185,7 @@ def _attempt(request: ExecutionRequest,
     import copy
 
     node = copy.deepcopy(request.notebook.node)
-    manager = _Manager(node, observer)
+    manager = _Manager(node, observer, request.autosave, request.autosave_every)
     # Unix sockets, not TCP: no port to collide on when many kernels start at once (TCP ports
     # are probed, released, then bound by the kernel, which races with parallel starts). The
     # socket path must be absolute: the kernel runs in the notebook's folder, not ours.
@@ -138,8 +194,9 @@ def _attempt(request: ExecutionRequest,
                                  ip=str(sockets / "kernel"),
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
     km.preload = list(request.preload) if request.preload is not None else None
-    client = PapermillNotebookClient(
-        manager, km=km, kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
+    client = BoundedClient(
+        manager, km=km, max_output_bytes=request.max_output_bytes,
+        kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
         raise_on_iopub_timeout=False, shutdown_kernel="immediate")
     km.shutdown_wait_time = request.shutdown_timeout
@@ -161,25 +218,35 @@ def _attempt(request: ExecutionRequest,
     except DeadKernelError:
         failure = _timeout(manager, request, whole_run=True) if run_timer.fired \
             else _kernel_died(manager, km, request.notebook)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # KernelNotReady, or jupyter_client's own "did not respond"
         if manager.started == 0:  # kernel did not start or answer: infrastructure
             failure = _start_failure(km, request, exc)
             retriable = not run_timer.fired
         else:
+            failure = _internal(manager, request.notebook, exc)
+    except OSError as exc:
+        if manager.started == 0 and km.kernel_process is None and km.kernel_pgid is None:
+            failure = _broken_kernelspec(request.kernel_name, exc)  # its command cannot run
+        else:
             failure = _infra(manager, request.notebook, exc)
-    except Exception as exc:
+    except NbprodError as exc:  # nbprod's machinery
         failure = _infra(manager, request.notebook, exc)
+    except Exception as exc:  # anything else is a bug in nbprod, not "retrying may help"
+        failure = _internal(manager, request.notebook, exc)
     finally:
         run_timer.cancel()
         if run_timer.fired:  # whatever the kernel did once interrupted and killed
             failure, retriable = _timeout(manager, request, whole_run=True), False
         _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
         shutil.rmtree(sockets, ignore_errors=True)
+        manager.autosave = None  # the runner stores the finished notebook itself
+        manager.stop_autosave()
         manager.notebook_complete()
         if log is not None:
             log.close()
     if failure is not None:
         _mark_failure(node, request.notebook, manager, failure)
+    note = _join(note, client.truncation_note(request.notebook.input_index))
     return ExecutionResult(node=node, failure=failure, note=note), retriable
 
 
@@ -240,7 +307,10 @@ def _cell_outcome(manager: _Manager,
     if ename == "SystemExit" and evalue.strip() in _SUCCESS_EXITS:
         return None, (f"stopped early by sys.exit({evalue or ''}) in cell {index}, counted as "
                       "success")
-    return Failure(kind="cell_error", message=f"cell {index} raised {ename}: {evalue}"[:500],
+    hint = " (the kernel ran out of memory: a memory limit such as RLIMIT_AS was reached)" \
+        if ename == "MemoryError" else ""
+    return Failure(kind="cell_error",
+                   message=(f"cell {index} raised {ename}: {evalue}"[:400] + hint)[:500],
                    cell_index=index, ename=ename, evalue=evalue), None
 
 
@@ -260,6 +330,9 @@ def _kernel_died(manager: _Manager, km: SupervisedKernelManager,
                  injected: InjectedNotebook) -> Failure:
     phrase, code, signame = describe_exit(km.exit_status(wait=2.0))
     index = injected.input_index(manager.current)
+    if signame == "SIGKILL" and km.ran_out_of_memory():
+        phrase += (" (it ran out of memory: its memory cgroup's limit was reached; give it "
+                   "more memory or use less)")
     return Failure(kind="kernel_died", message=f"{phrase} while running cell {index}",
                    cell_index=index, ename="DeadKernelError", evalue=phrase, exit_code=code,
                    signal=signame)
@@ -284,6 +357,22 @@ def _infra(manager: _Manager, injected: InjectedNotebook, exc: BaseException) ->
                                          f"{reason}"[:500],
                    cell_index=injected.input_index(manager.current),
                    ename=type(exc).__name__, evalue=reason)
+
+
+def _broken_kernelspec(name: str, exc: OSError) -> Failure:
+    reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return Failure(kind="invalid_input", ename=type(exc).__name__, evalue=reason,
+                   message=f"kernel '{name}' cannot start: {reason}; fix its kernelspec "
+                           "(`jupyter kernelspec list` shows where it is) or pass --kernel")
+
+
+def _internal(manager: _Manager, injected: InjectedNotebook, exc: BaseException) -> Failure:
+    import traceback
+
+    return Failure(kind="internal", message=f"internal error (a bug in nbprod): "
+                                            f"{type(exc).__name__}: {exc}"[:500],
+                   cell_index=injected.input_index(manager.current), ename=type(exc).__name__,
+                   evalue="".join(traceback.format_exception(exc))[-4000:])
 
 
 def _no_kernel(name: str) -> str:

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -32,6 +33,10 @@ class SupervisedKernelManager(AsyncKernelManager):
     kernel_pgid: int | None = None
     fork_provisioner: Any = None
     preload: list[str] | None = None
+    # The kernel's memory cgroup and its OOM-kill count when it started: the evidence that
+    # a kernel killed by SIGKILL ran out of memory.
+    memory_cgroup: Path | None = None
+    oom_kills_at_start: int | None = None
 
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
         import zmq
@@ -56,6 +61,15 @@ class SupervisedKernelManager(AsyncKernelManager):
         elif getattr(self.provisioner, "pid", None) is not None:
             self.fork_provisioner = self.provisioner
             self.kernel_pgid = getattr(self.provisioner, "pid", None)
+        if self.kernel_pgid is not None:
+            self.memory_cgroup = memory_cgroup(self.kernel_pgid)
+            self.oom_kills_at_start = oom_kills(self.memory_cgroup)
+
+    def ran_out_of_memory(self) -> bool:
+        """Whether the kernel's memory cgroup killed a process since the kernel started."""
+        now = oom_kills(self.memory_cgroup)
+        return now is not None and self.oom_kills_at_start is not None and \
+            now > self.oom_kills_at_start
 
     def _exit_code_now(self) -> int | None:
         if self.kernel_process is not None:
@@ -109,6 +123,38 @@ class SupervisedKernelManager(AsyncKernelManager):
             self.exit_status(wait=max(wait, 1.0))
         with contextlib.suppress(Exception):
             await self.cleanup_resources()
+
+
+def memory_cgroup(pid: int) -> Path | None:
+    """The folder of the memory cgroup ``pid`` is in (cgroup v2, or v1's memory controller)."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _id, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+    for line in lines:
+        if line.startswith("0::"):
+            return Path("/sys/fs/cgroup") / line[3:].lstrip("/")
+    return None
+
+
+def oom_kills(cgroup: Path | None) -> int | None:
+    """The cgroup's count of processes killed for memory (``oom_kill``), if it keeps one."""
+    if cgroup is None:
+        return None
+    for name in ("memory.events", "memory.oom_control"):
+        try:
+            text = (cgroup / name).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+    return None
 
 
 def describe_exit(returncode: int | None) -> tuple[str, int | None, str | None]:

@@ -14,6 +14,7 @@ import re
 import threading
 from typing import Any
 
+from ..errors import ReportError
 from ..notebook._nbformat import nbformat
 from ..records import RunRecord
 from .card import with_card
@@ -133,7 +134,7 @@ class ReportRenderer:
         at the top says which run it is (state, failure, parameters, values, lineage)."""
         self._thread.join()
         if self._exporter is None:
-            raise RuntimeError(f"cannot render HTML reports: {self._error}")
+            raise ReportError(f"cannot render HTML reports: {self._error}")
         body, _resources = self._exporter.from_notebook_node(_without_scripts(node))
         page = str(body)
         if record is not None:

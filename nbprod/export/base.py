@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 
-from ..errors import InvalidInput, SettingsError
+from ..errors import ExportTemplateError, InvalidInput, SettingsError
+from ..urls import mask_secrets
+
+__all__ = ["mask_secrets"]  # re-exported: exporters import it from here
 
 GROUP = "nbprod.exporters"
 TEMPLATES = "export"  # inside the nbprod.templates package (templates/ in the repository)
@@ -26,8 +28,6 @@ SECRET_NAME = "nbprod"
 # A CronJob's name: a DNS label of at most 52 characters (Kubernetes appends 11 for its Jobs).
 CRONJOB_NAME_MAX = 52
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential|(^|_)key$|signature",
-                               re.IGNORECASE)
 
 LocationKind = Literal["url", "secret", "local", "unset"]
 Installer = Literal["pip", "pylock", "uv", "poetry"]
@@ -76,28 +76,6 @@ class Location:
         if self.kind == "local":
             return f"{self.shown} is on this machine; elsewhere, use a shared one"
         return "not set (the project's .nbprod/ folder); elsewhere, use a shared one"
-
-
-def mask_secrets(url: str) -> tuple[str, bool]:
-    """``url`` with its password (and secret-looking query values) replaced by ``***``, and
-    whether there was any."""
-    parts = urlsplit(url)
-    secret = False
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, colon, password = userinfo.partition(":")
-        if colon and password:
-            secret = True
-            netloc = f"{user}:***@{host}"
-    query = []
-    for item in parts.query.split("&") if parts.query else []:
-        key, equals, value = item.partition("=")
-        if equals and value and _SECRET_QUERY_KEY.search(key):
-            secret = True
-            value = "***"
-        query.append(f"{key}{equals}{value}")
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), parts.fragment)), secret
 
 
 @dataclass(frozen=True)
@@ -261,7 +239,8 @@ def _template_error(template: str, exc: jinja2.TemplateError, context: ExportCon
         return SettingsError(f"export template {template}{where}: {exc}",
                              hint="check the templates in your templates_dir against nbprod's "
                                   "(templates/export/ in nbprod's sources)")
-    return RuntimeError(f"export template {template}: {exc}")  # a bug in nbprod's template
+    return ExportTemplateError(f"export template {template}: {exc}",
+                               hint="a bug in the exporter's template: please report it")
 
 
 def load_exporters() -> dict[str, Exporter]:

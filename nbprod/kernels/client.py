@@ -1,11 +1,12 @@
 """Find, start, talk to and stop template processes.
 
-Templates live in a per-user runtime folder (``$XDG_RUNTIME_DIR/nbprod`` or
-``/tmp/nbprod-UID``): a Unix socket and an info file per template. A template is named by a key
-hashing what it preloaded and everything that would make it stale: the interpreter, the
-installed distributions, the preloaded modules' files, nbprod's own kernel code and the
-kernel environment's variables that are read once, when the interpreter starts or a library is
-imported (``PYTHONPATH``, ``PYTHONHASHSEED``, ``LANG``/``LC_*``, ``TZ``, ``OMP_*``,
+Templates live in a per-user runtime folder (``$XDG_RUNTIME_DIR/nbprod-UID`` or
+``/tmp/nbprod-UID``, verified private by :mod:`nbprod.rundir`): a Unix socket and an info
+file per template; a template serves only its own user (``SO_PEERCRED``). A template is
+named by a key hashing what it preloaded and everything that would make it stale: the
+interpreter, the installed distributions, the preloaded modules' files, nbprod's own kernel
+code and the kernel environment's variables that are read once, when the interpreter starts
+or a library is imported (``PYTHONPATH``, ``PYTHONHASHSEED``, ``LANG``/``LC_*``, ``TZ``, ``OMP_*``,
 ``MPLBACKEND``, ...). The template is started with those variables, so a kernel forked from it
 sees what a kernel spawned with that environment would. A changed key means a new template;
 a stale one (same modules and startup environment, older code or packages) is stopped.
@@ -20,7 +21,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InfraError
+from ..rundir import runtime_dir as runtime_dir
+from ..rundir import same_user
 from . import forkserver
 from .forkserver import owned, read_line
 from .preload import module_files
@@ -37,13 +39,6 @@ START_TIMEOUT = 60.0
 IMPORT_TIME_ENV = ("OMP_", "MKL_", "OPENBLAS_", "GOTO_", "BLIS_", "VECLIB_", "KMP_", "NUMEXPR_",
                    "NUMBA_", "MPLBACKEND", "MPLCONFIGDIR", "PYTHON", "LD_", "LANG", "LC_", "TZ",
                    "CUDA_", "HF_", "JOBLIB_", "SKLEARN_", "POLARS_", "ARROW_")
-
-
-def runtime_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    folder = Path(base) / f"nbprod-{os.getuid()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
 
 
 def startup_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -102,6 +97,9 @@ class Template:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(self.socket_path))
+            if not same_user(conn):
+                raise InfraError(f"kernel template {self.key}: its socket is served by "
+                                 "another user; not used")
             conn.sendall((json.dumps(message) + "\n").encode())
             data = read_line(conn)
         reply: dict[str, Any] = json.loads(data or "{}")

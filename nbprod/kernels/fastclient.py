@@ -15,6 +15,8 @@ from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
+from ..errors import KernelNotReady
+
 
 class FastKernelClient(AsyncKernelClient):
     def start_channels(self, *args: Any, **kwargs: Any) -> None:
@@ -31,9 +33,9 @@ class FastKernelClient(AsyncKernelClient):
             if await self._kernel_info_answered(msg_id, deadline):
                 return
             if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelNotReady("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+                raise KernelNotReady(f"Kernel didn't respond in {timeout:g} seconds")
 
     async def _kernel_info_answered(self, msg_id: str, deadline: float) -> bool:
         reply: Any = None

@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..rundir import same_user
+
 _STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -176,6 +178,8 @@ class _Server:
 
     def _handle(self, conn: socket.socket, listener: socket.socket) -> None:
         with conn:
+            if not same_user(conn):  # another user's process: refused unread
+                return
             conn.settimeout(10)
             try:
                 request = json.loads(read_line(conn))

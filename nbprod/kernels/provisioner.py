@@ -21,7 +21,7 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import List, Unicode
 
-from ..errors import InfraError
+from ..errors import InfraError, KernelNotReady
 from .client import Template
 
 NAME = "nbprod-fork"
@@ -54,9 +54,10 @@ class ForkProvisioner(LocalProvisioner):
                                           env={str(k): str(v) for k, v in env.items()},
                                           log=log if isinstance(log, str) else None)
         except (OSError, ValueError, InfraError) as exc:
-            # A RuntimeError is how jupyter_client reports a kernel that cannot start.
-            raise RuntimeError(f"kernel template {self.template.key} unavailable: "
-                               f"{exc}") from exc
+            # KernelNotReady is a RuntimeError: how jupyter_client reports a kernel that
+            # cannot start.
+            raise KernelNotReady(f"kernel template {self.template.key} unavailable: "
+                                 f"{exc}") from exc
         self.pgid = self.pid  # the kernel called setsid
         self.exit_code = None
         try:
@@ -124,7 +125,7 @@ def _kernel_arguments(cmd: list[str]) -> list[str]:
     for marker in ("ipykernel_launcher", "ipykernel"):
         if marker in cmd:
             return cmd[cmd.index(marker) + 1:]
-    raise RuntimeError(f"not an ipykernel command, cannot fork it: {cmd[:4]}")
+    raise KernelNotReady(f"not an ipykernel command, cannot fork it: {cmd[:4]}")
 
 
 def _exists(pid: int) -> bool:

@@ -31,6 +31,8 @@ _BASES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": 
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
 # A comment above the first parameter that titles the cell is not that parameter's help.
 _CELL_TITLE = re.compile(r"^(default\s+)?(parameters?|params?)(\s+cell)?\s*:?$", re.IGNORECASE)
+# ``db_password: str = ""  # nbprod: secret`` (the rest of the comment is the help).
+_SECRET_MARK = re.compile(r"(?:^|[;,]\s*|\s)nbprod:\s*secret\b[;,]?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,16 @@ class Parameter:
     typed: bool  # annotated with a plain-data type, or typed by a non-None literal
     computed: str | None = None
     annotated: bool = False  # the type is declared (else inferred from the literal, or any)
+    # ``# nbprod: secret``: passed through the kernel's environment, never written anywhere.
+    secret: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": str(self.type), "default": self.default,
+        data = {"name": self.name, "type": str(self.type), "default": self.default,
                 "help": self.help, "typed": self.typed, "annotated": self.annotated,
                 "computed": self.computed}
+        if self.secret:
+            data["secret"] = True
+        return data
 
 
 AdvisoryKind = Literal["computed", "statement", "annotation", "duplicate"]
@@ -248,11 +255,12 @@ class _CellReader:
                              name)
         literal, default = _literal(value)
         source = "..." if value is None else self._segment(value)
+        help_text, secret = self._help(node)
         if not literal:
             self._add(node, Parameter(name=name, type=ptype or ANY, default=None,
-                                      help=self._help(node), line=node.lineno,
+                                      help=help_text, line=node.lineno,
                                       typed=ptype is not None, computed=source,
-                                      annotated=ptype is not None))
+                                      annotated=ptype is not None, secret=secret))
             if ptype is None:
                 self._advise("computed", node, f"parameter '{name}' has a computed default "
                              f"({source[:40]}), so a given value cannot be type-checked: "
@@ -270,8 +278,8 @@ class _CellReader:
                 raise _Mistyped(f"the default of '{name}' ({default!r}) is not a {ptype}")
             ptype, typed, annotated = ANY, False, False
         self._add(node, Parameter(name=name, type=ptype, default=default,
-                                  help=self._help(node), line=node.lineno, typed=typed,
-                                  annotated=annotated))
+                                  help=help_text, line=node.lineno, typed=typed,
+                                  annotated=annotated, secret=secret))
 
     def _segment(self, node: ast.expr) -> str:
         """The source of ``node`` as written, on one line (ast.get_source_segment splits the
@@ -297,9 +305,11 @@ class _CellReader:
                          parameter.name)
         self.parameters[parameter.name] = parameter
 
-    def _help(self, node: ast.stmt) -> str | None:
+    def _help(self, node: ast.stmt) -> tuple[str | None, bool]:
+        """The parameter's help, and whether it is marked ``nbprod: secret``."""
         end = getattr(node, "end_lineno", None) or node.lineno
-        return self.comments.trailing.get(end) or self.comments.above.get(node.lineno)
+        return _secret_mark(self.comments.trailing.get(end) or
+                            self.comments.above.get(node.lineno))
 
     def _advise(self, kind: AdvisoryKind, node: ast.stmt, message: str,
                 name: str | None = None) -> None:
@@ -315,6 +325,13 @@ def _literal(node: ast.expr | None) -> tuple[bool, Any]:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False, None
     return (True, value) if is_plain_data(value) else (False, None)
+
+
+def _secret_mark(comment: str | None) -> tuple[str | None, bool]:
+    """The help text without ``nbprod: secret``, and whether the mark was there."""
+    if comment is None or not _SECRET_MARK.search(comment):
+        return comment, False
+    return _SECRET_MARK.sub(" ", comment).strip(" ;,") or None, True
 
 
 def _annotation_type(node: ast.expr, name: str) -> ParamType:

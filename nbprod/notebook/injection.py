@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,41 @@ class InjectedNotebook:
         return self.source_index[output_index]
 
 
-def injection_source(parameters: Mapping[str, Any]) -> str:
-    """The Python source of the injected cell, checked by re-parsing it."""
+def injection_source(parameters: Mapping[str, Any], secrets: Sequence[str] = ()) -> str:
+    """The Python source of the injected cell, checked by re-parsing it.
+
+    ``secrets`` are names read from the kernel's environment (``notebook/secrets.py``), after
+    the literal assignments; their values are never in the source.
+    """
     lines = [HEADER] + [f"{name} = {value!r}" for name, value in parameters.items()]
-    source = "\n".join(lines) + "\n"
-    _verify(source, parameters)
-    return source
+    literals = "\n".join(lines) + "\n"
+    _verify(literals, parameters)
+    if not secrets:
+        return literals
+    from .secrets import injected_line
+
+    extra = [injected_line(name) for name in secrets]
+    for name, line in zip(secrets, extra, strict=True):
+        _verify_secret(name, line)
+    return literals + "\n".join(extra) + "\n"
+
+
+def _verify_secret(name: str, line: str) -> None:
+    """The statement must be exactly ``name = __import__('os').environ['NBPROD_SECRET_…']``."""
+    from .secrets import env_name
+
+    try:
+        tree = ast.parse(line)
+    except SyntaxError:
+        tree = None
+    expected = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=ast.Subscript(
+        value=ast.Attribute(value=ast.Call(func=ast.Name(id="__import__", ctx=ast.Load()),
+                                           args=[ast.Constant(value="os")], keywords=[]),
+                            attr="environ", ctx=ast.Load()),
+        slice=ast.Constant(value=env_name(name)), ctx=ast.Load()))
+    if tree is None or len(tree.body) != 1 or ast.dump(tree.body[0]) != ast.dump(expected):
+        raise ParameterError(f"secret parameter '{name}' cannot be injected safely",
+                             parameter=name)
 
 
 def _verify(source: str, parameters: Mapping[str, Any]) -> None:
@@ -77,23 +106,27 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
-def inject_parameters(notebook: Notebook, parameters: Mapping[str, Any]) -> InjectedNotebook:
+def inject_parameters(notebook: Notebook, parameters: Mapping[str, Any],
+                      secrets: Sequence[str] = ()) -> InjectedNotebook:
     """A copy of the notebook with the parameters cell injected after the ``parameters`` cell.
 
     Without parameters nothing is injected. Without a ``parameters`` cell (only reachable with
-    ``--no-strict``) the cell goes first, as papermill does.
+    ``--no-strict``) the cell goes first, as papermill does. ``secrets`` are read from the
+    kernel's environment; the notebook's metadata shows them as ``***``.
     """
     node = copy.deepcopy(notebook.node)
-    node.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
+    node.metadata.setdefault("papermill", {})["parameters"] = {
+        **dict(parameters), **{name: "***" for name in secrets}}
+    inject = bool(parameters or secrets)
     # (input position, cell) pairs; a stale injected cell (the input was already executed by
     # papermill or nbprod) is replaced, as papermill does, or it would override these values.
     kept = [(i, cell) for i, cell in enumerate(node.cells)
-            if not parameters or INJECTED_TAG not in cell.get("metadata", {}).get("tags", [])]
+            if not inject or INJECTED_TAG not in cell.get("metadata", {}).get("tags", [])]
     mapping: list[int | None] = [i for i, _cell in kept]
     cells = [cell for _i, cell in kept]
     injected_index = None
-    if parameters:
-        cell = nbformat.v4.new_code_cell(source=injection_source(parameters))
+    if inject:
+        cell = nbformat.v4.new_code_cell(source=injection_source(parameters, secrets))
         cell.metadata["tags"] = [INJECTED_TAG]
         tagged = notebook.parameters_cells
         after = next((k for k, i in enumerate(mapping) if tagged and i == tagged[0]), None)

@@ -88,6 +88,10 @@ def parse_notebook(text: str, shown: str, notes: list[str] | None = None) -> Any
         hint = "the file looks truncated: restore it from version control" if truncated \
             else "fix the JSON or restore the file"
         raise NotebookInvalid(shown, reason, hint=hint) from None
+    except RecursionError:
+        raise NotebookInvalid(shown, "its JSON is nested too deeply to read") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: check precisely only then
+        _check_text(data, shown)
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookInvalid(shown, "not a Jupyter notebook (no 'nbformat' field)")
     major = data.get("nbformat")
@@ -145,6 +149,31 @@ def _as_v45(data: dict[str, Any]) -> dict[str, Any]:
         cells.append(cell)
     return {**data, "cells": cells, "nbformat_minor": 5,
             "_declared_minor": data.get("nbformat_minor", 0)}
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_text(data: Any, shown: str) -> None:
+    """Refuse lone surrogates (``"\\ud800"`` in the JSON): valid JSON, but no UTF-8 can hold
+    them, so the output notebook could not be written."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        where = next((f"cell {i}" for i, cell in enumerate(data.get("cells") or [])
+                      if _has_surrogate(cell)), "its metadata") if isinstance(data, dict) \
+            else "its text"
+        raise NotebookInvalid(shown, f"{where} holds an invalid character "
+                                     f"({exc.object[exc.start:exc.end]!a}, a lone surrogate)",
+                              hint="remove or replace that character") from None
+    except RecursionError:
+        raise NotebookInvalid(shown, "its JSON is nested too deeply to read") from None
+
+
+def _has_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _validate(node: Any, shown: str) -> None:

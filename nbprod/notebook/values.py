@@ -63,6 +63,9 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
             ptype = ANY
         else:
             ptype = parameter.type
+        if parameter is not None and parameter.secret:
+            resolved[name] = _secret_value(name, given_value)  # never shown in an error
+            continue
         if given_value.raw:
             # A name the notebook does not declare, or one whose default it computes without
             # an annotation, reads its string as papermill would; a typed one by its type.
@@ -81,6 +84,14 @@ def resolve_parameters(contract: ParameterContract, given: Mapping[str, GivenVal
             raise _mismatch(name, ptype, value, given_value.source)
         resolved[name] = _as_declared(value, ptype)
     return resolved
+
+
+def _secret_value(name: str, given: GivenValue) -> str:
+    value = str(given.value) if given.raw else given.value
+    if not isinstance(value, str):
+        raise ParameterError(f"secret parameter '{name}' (from {given.source}) must be a "
+                             "string", parameter=name)
+    return value
 
 
 def _as_declared(value: Any, ptype: ParamType) -> Any:
@@ -238,6 +249,8 @@ def read_parameter_file(path: Path) -> dict[str, GivenValue]:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParameterError(f"{shown}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ParameterError(f"{shown}: nested too deeply to read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -7,13 +7,16 @@ only through :class:`GateContext`.
 
 Built-in gates:
 
-- ``lint``: every step's notebook version has a passed ``nbprod lint`` result (its latest);
-- ``tests``: every step's notebook version has a passed ``nbprod test`` result (its latest);
+- ``lint``: every step's notebook version has a passed ``nbprod lint`` result (its latest
+  under the project's current lint settings: ``--ignore``/``--select`` results do not count);
+- ``tests``: every step's notebook version has a passed ``nbprod test`` result (its latest
+  under the project's current test settings);
 - ``succeeded_run``: a job run of this version succeeded;
 - ``metric``: ``{ gate = "metric", expr = "evaluate.test_accuracy >= 0.9" }`` on the latest
   succeeded job run of this version (``STEP.VALUE`` or a value name any step recorded);
 - ``not_worse``: ``{ gate = "not_worse", metric = "...", margin = 0.02, higher_is_better =
-  true }``: not worse than the version in production by more than the margin;
+  true }``: not worse than the version in production by more than the margin; it fails when
+  either value is missing, and passes only if nothing else is in production yet;
 - ``previous_stage``: the version was in the stage before this one first.
 """
 
@@ -61,7 +64,8 @@ class GateContext(Protocol):
     def previous_stage(self) -> str | None: ...
 
     def checks(self, notebook_version: str, kind: str) -> list[CheckRecord]:
-        """Lint or test results for a notebook version, newest first."""
+        """Lint or test results for a notebook version, newest first: only those produced
+        under the project's current lint or test settings."""
         ...
 
     def job_runs(self, version: int, state: str | None = None) -> list[JobRun]:
@@ -116,7 +120,9 @@ class CheckGate:
         if failing:
             parts.append("failed for " + ", ".join(failing))
         if missing:
-            parts.append("never run on this version of " + ", ".join(missing))
+            parts.append("no result under the project's current settings for this version of "
+                         + ", ".join(missing) + " (results made with other settings, such as "
+                         "--ignore or --select, do not count)")
         return GateResult(self.name, False, f"{self.command}: " + "; ".join(parts),
                           {"missing": missing, "failing": failing})
 
@@ -203,9 +209,12 @@ class NotWorseGate:
         theirs, their_source = metric_value(context, baseline_version, metric)
         if ours is None:
             return GateResult(name, False, source)
-        if theirs is None:
-            return GateResult(name, True, f"version {baseline_version} in {stage} has no "
-                              f"{metric} to compare with ({their_source})")
+        if theirs is None:  # fail closed: "not worse" cannot be shown
+            return GateResult(name, False, f"version {baseline_version} in {stage} has no "
+                              f"{metric} to compare with ({their_source}); run that version "
+                              f"once (nbprod job run {context.version.job} --stage {stage}) "
+                              "or have an admin --force with a --reason",
+                              {"value": ours, "baseline": None, "missing": "baseline"})
         worse_by = (theirs - ours) if higher else (ours - theirs)
         passed = worse_by <= margin
         return GateResult(name, passed, f"{metric} = {ours:.6g} vs {theirs:.6g} in {stage} "

@@ -10,7 +10,6 @@ advisory lock); a registry already at the head revision costs one query.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import RegistryError
+from ..urls import redact
 from .schema import HEAD_REVISION
 
 _PG_MIGRATION_LOCK = 7_262_012  # arbitrary advisory-lock id for nbprod migrations
@@ -40,8 +40,8 @@ def connect(url: str, *, busy_timeout: float = 30.0) -> Engine:
 def _create_engine(url: str, busy_timeout: float) -> Engine:
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise RegistryError(f"registry URL {url!r} is not a database URL",
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise RegistryError(f"registry URL {redact(url)!r} is not a database URL",
                             hint="use sqlite:///path/registry.db or postgresql://...") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -57,9 +57,11 @@ def _create_engine(url: str, busy_timeout: float) -> Engine:
         return engine
     try:
         return sa.create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
-    except ImportError as exc:
-        raise RegistryError(f"no database driver for {parsed.drivername}: {exc}",
-                            hint="pip install 'nbprod[postgres]'") from None
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise RegistryError(f"registry {redact(url)}: no database driver for "
+                            f"{parsed.drivername}: {exc}",
+                            hint="use sqlite:///... or postgresql+psycopg://... (pip install "
+                                 "'nbprod[postgres]')") from None
 
 
 def _sqlite_events(engine: Engine, busy_timeout: float) -> None:
@@ -144,11 +146,6 @@ def _alembic_upgrade(connection: Connection, current: str | None) -> None:
     command.upgrade(config, "head")
 
 
-def shown_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-
-
 def aware(value: dt.datetime) -> dt.datetime:
     """A stored timestamp as UTC-aware (SQLite hands back naive datetimes)."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -160,7 +157,7 @@ class DuplicateKey(RegistryError):
 
 def translate(exc: sa.exc.SQLAlchemyError, url: str) -> RegistryError:
     """One clear line for a database failure."""
-    where = shown_url(url)
+    where = redact(url)
     text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else \
         type(exc).__name__
     lowered = text.lower()

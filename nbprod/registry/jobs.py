@@ -38,7 +38,8 @@ class JobStore:
     # -- versions --------------------------------------------------------------------------
 
     def add_version(self, job: str, digest: str, manifest: dict[str, Any],
-                    built_by: str) -> tuple[JobVersion, bool]:
+                    built_by: str, *, os_user: str | None = None,
+                    claimed_user: str | None = None) -> tuple[JobVersion, bool]:
         """The version holding ``digest``: the existing one, or the next number (created)."""
         for _attempt in range(5):
             existing = self.version_by_digest(job, digest)
@@ -56,7 +57,8 @@ class JobStore:
                         manifest={**manifest, "version": number}, built_by=built_by,
                         built_at=now))
                     _audit(conn, AuditEntry(at=now, user=built_by, action="build", outcome="ok",
-                                            job=job, version=number, to_version=number))
+                                            job=job, version=number, to_version=number,
+                                            os_user=os_user, claimed_user=claimed_user))
                 return self.version(job, number), True
             except db.DuplicateKey:  # a concurrent build took the number: read again
                 continue
@@ -249,7 +251,8 @@ def _audit(conn: Connection, entry: AuditEntry) -> None:
         at=entry.at, user=entry.user, action=entry.action, outcome=entry.outcome,
         job=entry.job, version=entry.version, stage=entry.stage,
         from_version=entry.from_version, to_version=entry.to_version, forced=entry.forced,
-        gates=list(entry.gates), reason=entry.reason))
+        gates=list(entry.gates), reason=entry.reason, os_user=entry.os_user,
+        claimed_user=entry.claimed_user))
 
 
 def _replace_outcome(entry: AuditEntry, outcome: str) -> AuditEntry:
@@ -286,4 +289,5 @@ def _entry(row: Row[Any]) -> AuditEntry:
                       outcome=row.outcome, job=row.job, version=row.version, stage=row.stage,
                       from_version=row.from_version, to_version=row.to_version,
                       forced=row.forced, gates=list(row.gates or []), reason=row.reason,
-                      audit_id=row.audit_id)
+                      audit_id=row.audit_id, os_user=row.os_user,
+                      claimed_user=row.claimed_user)

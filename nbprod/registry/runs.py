@@ -168,6 +168,23 @@ class Registry:
                 reaped.append(run_id)
         return reaped
 
+    def add_lost_artifacts(self, run_id: str,
+                           artifacts: Sequence[tuple[str, str, str, int]]) -> bool:
+        """Attach artifacts (``(name, key, sha256, size)``, committed to the store) to a run
+        that is ``lost``, once: what its runner had saved before it vanished."""
+        with db.writing(self.engine, self.url) as conn:
+            state = conn.execute(sa.select(runs.c.state).where(runs.c.run_id == run_id)
+                                 ).scalar()
+            names = [a[0] for a in artifacts]
+            taken = conn.execute(sa.select(run_artifacts.c.name).where(
+                run_artifacts.c.run_id == run_id, run_artifacts.c.name.in_(names))).first()
+            if state != "lost" or taken is not None:
+                return False
+            conn.execute(run_artifacts.insert(), [
+                {"run_id": run_id, "name": name, "key": key, "sha256": sha, "size": size}
+                for name, key, sha, size in artifacts])
+        return True
+
     # -- reading ---------------------------------------------------------------------------
 
     def resolve_id(self, ref: str) -> str:

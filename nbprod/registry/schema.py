@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 runs = sa.Table(
     "runs", metadata,
@@ -153,6 +153,8 @@ audit = sa.Table(
     sa.Column("forced", sa.Boolean, nullable=False),
     sa.Column("gates", sa.JSON, nullable=False),
     sa.Column("reason", sa.Text),
+    sa.Column("os_user", sa.String(255)),
+    sa.Column("claimed_user", sa.String(255)),
 )
 
 # Monitoring: data profiles recorded by runs, monitor verdicts, alerts (migration 0006).

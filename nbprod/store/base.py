@@ -8,12 +8,15 @@ verified again on read.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..errors import StoreError
+from ..errors import IntegrityError, StoreError
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 MAX_KEY_LENGTH = 512
@@ -53,9 +56,12 @@ class Store(Protocol):
         """Where a user finds the object: a file path or a URL."""
         ...
 
-    def fetch_folder(self, key_prefix: str, target: Path) -> Path:
-        """A local folder holding the objects under ``key_prefix`` (downloaded into
-        ``target`` if the store is remote; the store's own folder if it is local)."""
+    def fetch_folder(self, key_prefix: str, target: Path,
+                     expected: Mapping[str, str]) -> Path:
+        """Copy the objects ``expected`` names (name under ``key_prefix`` -> SHA-256) into
+        ``target``, each verified and read-only, and return ``target``: what a kernel reads
+        is a checked copy, never the store's own file. A hash that differs is an
+        IntegrityError naming the object; a missing object a StoreError."""
         ...
 
 
@@ -69,6 +75,28 @@ def check_key(key: str) -> str:
                 f"artifact name {key!r} is not allowed",
                 hint="use letters, digits, '.', '_' and '-' in each part of the name")
     return key
+
+
+def copy_verified(chunks: Iterable[bytes], destination: Path, key: str, sha256: str) -> None:
+    """Write ``chunks`` to a new ``destination``, check their SHA-256, make it read-only.
+
+    A mismatch removes the copy and raises IntegrityError naming ``key``.
+    """
+    digest = hashlib.sha256()
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with destination.open("xb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+    except OSError as exc:
+        destination.unlink(missing_ok=True)
+        raise StoreError(f"cannot copy artifact {key} to {destination}: "
+                         f"{exc.strerror or exc}") from None
+    if digest.hexdigest() != sha256:
+        destination.unlink(missing_ok=True)
+        raise IntegrityError(key, sha256, digest.hexdigest())
+    os.chmod(destination, 0o444)
 
 
 def is_valid_name(name: str) -> bool:

@@ -20,10 +20,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import IntegrityError, NbprodError, SettingsError, StoreError
-from .base import StoredObject, check_key
+from ..urls import redact
+from .base import StoredObject, check_key, copy_verified
 
 # What to install for a protocol whose fsspec backend is missing (fsspec names the rest).
 _INSTALL = {"s3": "pip install 'nbprod[s3]'", "s3a": "pip install 'nbprod[s3]'"}
@@ -113,21 +114,16 @@ class FsspecStore:
                 raise IntegrityError(key, sha256, actual)
         return data
 
-    def fetch_folder(self, key_prefix: str, target: Path) -> Path:
-        """Download every object under ``key_prefix`` into ``target``; return ``target``."""
-        base = self._path(key_prefix).strip("/") + "/"
-        with self._errors("list", key_prefix):
-            found = [str(p).strip("/") for p in self.fs.find(self._path(key_prefix))]
+    def fetch_folder(self, key_prefix: str, target: Path,
+                     expected: Mapping[str, str]) -> Path:
+        """Download the ``expected`` objects into ``target``, each hash-verified, read-only."""
         target.mkdir(parents=True, exist_ok=True)
-        for path in found:
-            if not path.startswith(base):
-                continue  # not below the prefix (an object named like the prefix itself)
-            relative = check_key(path.removeprefix(base))  # a foreign name cannot escape
-            with self._errors("read", f"{key_prefix}/{relative}"):
+        for name, sha256 in sorted(expected.items()):
+            key = f"{key_prefix}/{check_key(name)}"
+            path = self._path(key)
+            with self._errors("read", key):
                 data = bytes(self.fs.cat_file(path))
-            destination = target / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(data)
+            copy_verified([data], target / name, key, sha256)
         return target
 
     @contextmanager
@@ -177,15 +173,6 @@ class FsspecStore:
 def open_fsspec(url: str, storage_options: Mapping[str, Any] | None = None) -> FsspecStore:
     """Entry-point factory (``nbprod.stores``) for fsspec URLs."""
     return FsspecStore(url, storage_options)
-
-
-def redact(url: str) -> str:
-    """``url`` without a password (``user:secret@host`` -> ``user:***@host``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _missing_bucket(exc: BaseException) -> bool:

@@ -1,8 +1,9 @@
 """A store in a local folder (the default: ``.nbprod/artifacts``).
 
-Each object is written to a temporary file in its destination folder, fsynced, renamed into
-place and the folder fsynced, so a reader sees either nothing or the whole file, even if the
-machine stops mid-write.
+Each object is written to a temporary file in its destination folder, made read-only, fsynced,
+linked into place and the folder fsynced, so a reader sees either nothing or the whole file,
+even if the machine stops mid-write, and a committed file is read-only on disk. Kernels get
+verified copies (:meth:`LocalStore.fetch_folder`), never the store's own files.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import IntegrityError, StoreError
-from .base import StoredObject, check_key
+from .base import StoredObject, check_key, copy_verified
 
 _CHUNK = 1 << 20
 
@@ -43,9 +44,26 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
-    def fetch_folder(self, key_prefix: str, target: Path) -> Path:
-        """The local folder of ``key_prefix`` itself: nothing is copied, ``target`` unused."""
-        return self.path(key_prefix)
+    def fetch_folder(self, key_prefix: str, target: Path,
+                     expected: Mapping[str, str]) -> Path:
+        """Verified, read-only copies in ``target`` (a kernel never gets the store's files)."""
+        target.mkdir(parents=True, exist_ok=True)
+        for name, sha256 in sorted(expected.items()):
+            key = f"{key_prefix}/{check_key(name)}"
+            copy_verified(self._chunks(key), target / name, key, sha256)
+        return target
+
+    def _chunks(self, key: str) -> Iterator[bytes]:
+        source = self.path(key)
+        try:
+            handle = source.open("rb")
+        except FileNotFoundError:
+            raise StoreError(f"artifact {key} is missing from the store {self.root}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read artifact {source}: {exc.strerror}") from None
+        with handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
 
     def put_file(self, key: str, source: Path) -> StoredObject:
         try:
@@ -90,6 +108,7 @@ class LocalStore:
                 digest.update(chunk)
                 size += len(chunk)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o444)  # committed objects are read-only on disk
             os.fsync(handle.fileno())
             handle.close()
             _commit(tmp, target, key, self.root)

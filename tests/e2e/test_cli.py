@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -139,6 +140,20 @@ def test_show_verify_detects_a_modified_artifact(project_dir: Path, cli) -> None
     _, record = run_json(project_dir, "run", "ok.ipynb")
     assert cli("show", record["run_id"], "--verify").returncode == 0
     out = next(a for a in record["artifacts"] if a["name"] == "files/out.txt")
-    Path(out["path"]).write_text("tampered")
+    stored = Path(out["path"])
+    assert stored.stat().st_mode & 0o777 == 0o444  # committed files are read-only on disk
+    stored.chmod(0o644)  # as someone set on changing it would
+    stored.write_text("tampered")
     proc = cli("show", record["run_id"], "--verify")
-    assert proc.returncode == 2 and "files/out.txt" in proc.stderr
+    assert proc.returncode == 4, proc.stderr  # an integrity error, not "not found"
+    assert "artifact files/out.txt does not match its record" in proc.stderr
+    assert out["sha256"] in proc.stderr
+    assert hashlib.sha256(b"tampered").hexdigest() in proc.stderr
+    code, shown = run_json(project_dir, "show", record["run_id"], "--verify")
+    assert code == 4 and shown["error"]["type"] == "ArtifactsCorrupt"
+    assert shown["artifact_problems"] == [{"name": "files/out.txt",
+                                           "recorded_sha256": out["sha256"],
+                                           "found_sha256": hashlib.sha256(b"tampered").hexdigest()}]
+    stored.unlink()
+    proc = cli("show", record["run_id"], "--verify")
+    assert proc.returncode == 4 and "it is missing" in proc.stderr

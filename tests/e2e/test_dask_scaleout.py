@@ -17,10 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from ..conftest import run_cli, run_json
+from ..conftest import run_cli, run_json, stop_processes, write_notebook
 from ..integration.test_postgres import pg_url  # noqa: F401 - fixture
 from ..store.conftest import S3, bucket, moto_server, s3  # noqa: F401 - fixtures
 
@@ -29,18 +28,12 @@ BIN = Path(sys.executable).parent
 
 
 def _point_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
-                              "language": "python"}
-    params = nbformat.v4.new_code_cell("i: int = 0  # the point\nsleep: float = 0.0  # seconds")
-    params.metadata.tags = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import time, nbprod\n"
-        "time.sleep(sleep)\n"
-        "with open(nbprod.output_path('square.txt'), 'w') as handle:\n"
-        "    handle.write(str(i * i))\n"
-        "nbprod.record('square', i * i)")]
-    nbformat.write(nb, path)
+    write_notebook(path, "i: int = 0  # the point\nsleep: float = 0.0  # seconds",
+                   "import time, nbprod\n"
+                   "time.sleep(sleep)\n"
+                   "with open(nbprod.output_path('square.txt'), 'w') as handle:\n"
+                   "    handle.write(str(i * i))\n"
+                   "nbprod.record('square', i * i)")
 
 
 @pytest.fixture
@@ -73,13 +66,7 @@ def cluster(tmp_path: Path, s3: S3) -> Iterator[tuple[str, list[subprocess.Popen
     try:
         yield address, procs[1:]
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
         log.close()
 
 

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of the project: pyproject.toml and notebooks/."""
     root = tmp_path_factory.mktemp("example")
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    # The tests act as alice and bob through NBPROD_USER, as CI service accounts would.
+    (root / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text().replace(
+        "[tool.nbprod]\n", '[tool.nbprod]\nidentity = "env"\n', 1))
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns("nbprod-local", ".ipynb_checkpoints"))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]

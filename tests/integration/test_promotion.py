@@ -361,3 +361,22 @@ def test_cli_exit_codes_and_json(root: Path) -> None:
         ("promote", "refused")]
     proc = run_cli(root, "job", "run", "flow", "--stage", "production", env=env)
     assert proc.returncode == 2 and "points at no version" in proc.stderr
+
+
+def test_a_refusal_by_gates_is_an_outcome_below_the_cli(
+        as_user: Callable[[str], api.Project], spec: JobSpec) -> None:
+    """The CLI renders; try_promote decides (issue 9 §4: the GateFailed catch was in the CLI)."""
+    from nbprod.api.promotion import try_promote
+
+    bob = as_user("bob")
+    version = build_job(bob, spec).version.version
+    outcome = try_promote(bob, spec, version, "staging")
+    assert outcome.refused is not None and not outcome.moved
+    assert outcome.exit_code == 5
+    assert _gates(outcome) == {"lint": False, "tests": False, "succeeded_run": False}
+    data = outcome.to_json()
+    assert data["error"]["type"] == "GateFailed" and data["passed"] is False
+    assert [e.outcome for e in api.promotion.audit_log(bob, spec.name)][:1] == ["refused"]
+    dry = try_promote(bob, spec, version, "staging", dry_run=True)
+    assert dry.refused is None and dry.exit_code == 0 and not dry.verdict.passed
+    assert try_promote(bob, spec, version, "dev").exit_code == 0

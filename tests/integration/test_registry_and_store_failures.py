@@ -36,6 +36,7 @@ def test_head_revision_matches_the_migration_scripts() -> None:
 
 
 def test_registry_is_in_wal_mode(project: Project) -> None:
+    project.registry.close()  # opened (and created) on first use
     path = project.root / ".nbprod" / "registry.db"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from nbprod.api import Project, open_project
 from nbprod.api.lint import lint_notebooks
+from nbprod.config import Settings
 from nbprod.lint.catalog import ENGINE_CODES, RuleSet
 from nbprod.lint.config import LintConfig
 from nbprod.lint.model import Finding
@@ -48,8 +50,13 @@ CODES = sorted(p.stem for p in DATA.glob("NBP*.ipynb"))
 NOTEBOOKS = sorted(DATA.glob("*.ipynb"))
 
 
+def _project(root: Path) -> Project:
+    """A project rooted at ``root`` (its registry is never opened: nothing is recorded)."""
+    return open_project(Settings(project_root=root), {})
+
+
 def lint(path: Path, config: LintConfig = CONFIG) -> list[Finding]:
-    outcome = lint_notebooks(DATA, [path], config, registry_url=None, cache_dir=None)
+    outcome = lint_notebooks(_project(DATA), [path], config, record=False, use_cache=False)
     return outcome.report.findings
 
 
@@ -92,8 +99,8 @@ def test_clean_notebook_is_clean_with_ruff_too() -> None:
 
 def test_rule_notebooks_are_ruff_clean() -> None:
     """Each notebook breaks its rule only: its Python is clean for ruff too."""
-    outcome = lint_notebooks(DATA, NOTEBOOKS, LintConfig(select=("F", "E9")),
-                             registry_url=None, cache_dir=None)
+    outcome = lint_notebooks(_project(DATA), NOTEBOOKS, LintConfig(select=("F", "E9")),
+                             record=False, use_cache=False)
     # NBP001 is filtered out here by hand: the engine applies select/ignore only to findings
     # of readable notebooks, so NBP001 ignores `select` (a bug in engine.lint_files, reported).
     assert [f for f in outcome.report.findings if f.code != "NBP001"] == []
@@ -157,6 +164,7 @@ def test_noqa_in_the_parameters_cell(tmp_path: Path) -> None:
         cell["source"] = text.format(source.rstrip("\n"))
         path = tmp_path / "NBP105.ipynb"
         path.write_text(json.dumps(data))
-        outcome = lint_notebooks(tmp_path, [path], CONFIG, registry_url=None, cache_dir=None)
+        outcome = lint_notebooks(_project(tmp_path), [path], CONFIG, record=False,
+                                 use_cache=False)
         codes = [f.code for f in outcome.report.findings]
         assert codes == ([] if silenced else ["NBP105"]), text

@@ -100,23 +100,42 @@ def test_location(store: Store) -> None:
         assert where.startswith("s3://")
 
 
-def test_fetch_folder_holds_the_files_under_the_prefix(store: LocalStore | FsspecStore,
-                                                       tmp_path: Path) -> None:
-    store.put_bytes("runs/r1/files/a.csv", b"a,b\n1,2\n")
-    store.put_bytes("runs/r1/files/sub/model.bin", b"\x00\x01")
+def test_fetch_folder_copies_the_recorded_files_verified_and_read_only(
+        store: LocalStore | FsspecStore, tmp_path: Path) -> None:
+    a = store.put_bytes("runs/r1/files/a.csv", b"a,b\n1,2\n")
+    model = store.put_bytes("runs/r1/files/sub/model.bin", b"\x00\x01")
+    store.put_bytes("runs/r1/files/unrecorded.txt", b"not in the record: not fetched")
     store.put_bytes("runs/r1/record.json", b"{}")  # beside the prefix: not fetched
-    store.put_bytes("runs/r1/files2/other.txt", b"other")  # a longer prefix: not fetched
-    store.put_bytes("runs/r10/files/other.txt", b"other run")
 
-    folder = store.fetch_folder("runs/r1/files", tmp_path / "fetched")
+    folder = store.fetch_folder("runs/r1/files", tmp_path / "fetched",
+                                {"a.csv": a.sha256, "sub/model.bin": model.sha256})
 
     files = {p.relative_to(folder).as_posix(): p.read_bytes()
              for p in folder.rglob("*") if p.is_file()}
     assert files == {"a.csv": b"a,b\n1,2\n", "sub/model.bin": b"\x00\x01"}
+    assert {(p.stat().st_mode & 0o777) for p in folder.rglob("*") if p.is_file()} == {0o444}
+    (folder / "a.csv").chmod(0o644)
+    (folder / "a.csv").write_bytes(b"changed by a kernel")  # only the copy changes
+    assert store.read_bytes("runs/r1/files/a.csv", a.sha256) == b"a,b\n1,2\n"
 
 
-def test_fetch_folder_of_an_empty_prefix(store: LocalStore | FsspecStore,
-                                         tmp_path: Path) -> None:
-    folder = store.fetch_folder("runs/none/files", tmp_path / "fetched")
+def test_fetch_folder_of_nothing_recorded(store: LocalStore | FsspecStore,
+                                          tmp_path: Path) -> None:
+    folder = store.fetch_folder("runs/none/files", tmp_path / "fetched", {})
 
-    assert not folder.exists() or not any(folder.rglob("*"))
+    assert not any(folder.rglob("*"))
+
+
+def test_fetch_folder_verifies_every_hash(store: LocalStore | FsspecStore,
+                                          tmp_path: Path) -> None:
+    stored = store.put_bytes("runs/r1/files/model.bin", b"the model")
+    wrong = hashlib.sha256(b"another model").hexdigest()
+
+    with pytest.raises(IntegrityError) as caught:
+        store.fetch_folder("runs/r1/files", tmp_path / "fetched", {"model.bin": wrong})
+    assert caught.value.key == "runs/r1/files/model.bin"
+    assert wrong in caught.value.one_line() and stored.sha256 in caught.value.one_line()
+    assert caught.value.exit_code == 4
+    assert not (tmp_path / "fetched" / "model.bin").exists()
+    with pytest.raises(StoreError, match="missing"):
+        store.fetch_folder("runs/r1/files", tmp_path / "again", {"gone.bin": wrong})

@@ -102,13 +102,15 @@ def _assert_one_clean_line(error: StoreError, url: str) -> None:
     assert error.exit_code == 4
 
 
-def test_an_unreachable_endpoint(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_endpoint(s3: S3, monkeypatch: pytest.MonkeyPatch,
+                                 tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     store = FsspecStore("s3://some-bucket/prefix", FAST_FAIL)
 
     for call in (lambda: store.put_bytes("a", b"1"), lambda: store.read_bytes("a"),
-                 lambda: store.exists("a"), lambda: store.fetch_folder("a", Path("unused"))):
+                 lambda: store.exists("a"),
+                 lambda: store.fetch_folder("a", tmp_path / "unused", {"f": "0" * 64})):
         with pytest.raises(StoreError) as info:
             call()
         _assert_one_clean_line(info.value, "s3://some-bucket/prefix")
@@ -147,16 +149,17 @@ def test_fetch_folder_refuses_an_object_name_nbprod_would_not_write(s3: S3, buck
     s3.filesystem().pipe_file(f"{bucket}/p/runs/r1/files/bad name.txt", b"x")
 
     with pytest.raises(StoreError, match="not allowed"):
-        FsspecStore(f"s3://{bucket}/p").fetch_folder("runs/r1/files", tmp_path / "out")
+        FsspecStore(f"s3://{bucket}/p").fetch_folder("runs/r1/files", tmp_path / "out",
+                                                     {"bad name.txt": "0" * 64})
 
 
-def test_local_fetch_folder_is_the_stores_own_folder(tmp_path: Path) -> None:
+def test_local_fetch_folder_is_a_copy_not_the_stores_own_folder(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "artifacts")
-    store.put_bytes("runs/r1/files/a.txt", b"a")
+    stored = store.put_bytes("runs/r1/files/a.txt", b"a")
 
-    assert store.fetch_folder("runs/r1/files", tmp_path / "unused") == \
-        store.path("runs/r1/files")
-    assert not (tmp_path / "unused").exists()
+    folder = store.fetch_folder("runs/r1/files", tmp_path / "copy", {"a.txt": stored.sha256})
+    assert folder == tmp_path / "copy"
+    assert not (folder / "a.txt").samefile(store.path("runs/r1/files/a.txt"))
 
 
 # -- open_store ------------------------------------------------------------------------------

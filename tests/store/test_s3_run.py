@@ -47,5 +47,6 @@ def test_a_run_stores_its_artifacts_in_s3(s3: S3, bucket: str, tmp_path: Path) -
     # A tampered object is caught by --verify.
     fs.pipe_file(f"{bucket}/runs-prefix/runs/{record['run_id']}/files/out.txt", b"changed")
     tampered = run_cli(project, "show", record["run_id"], "--verify", env=env)
-    assert tampered.returncode == 2
-    assert "1 artifact(s) are missing or modified: files/out.txt" in tampered.stderr
+    assert tampered.returncode == 4
+    assert "artifact files/out.txt does not match its record" in tampered.stderr
+    assert hashlib.sha256(b"changed").hexdigest() in tampered.stderr

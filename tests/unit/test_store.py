@@ -70,6 +70,7 @@ def test_read_bytes_verifies_the_hash(store: LocalStore) -> None:
 
 def test_read_with_a_wrong_hash_is_an_integrity_error(store: LocalStore) -> None:
     stored = store.put_bytes("runs/r1/record.json", b"{}")
+    (store.root / "runs/r1/record.json").chmod(0o644)
     (store.root / "runs/r1/record.json").write_bytes(b"{tampered}")
 
     with pytest.raises(IntegrityError) as info:
