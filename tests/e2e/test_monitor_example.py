@@ -40,7 +40,9 @@ def example(tmp_path_factory: pytest.TempPathFactory, hook: Webhook, mailbox: Ma
     """The example project with alert channels pointing at the test's servers, the pipeline
     and the score job both promoted to production."""
     root = tmp_path_factory.mktemp("monitored")
-    settings = (ROOT / "pyproject.toml").read_text()
+    # The tests act as alice and bob through NBPROD_USER, as CI service accounts would.
+    settings = (ROOT / "pyproject.toml").read_text().replace(
+        "[tool.nbprod]\n", '[tool.nbprod]\nidentity = "env"\n', 1)
     settings += f"""
 [tool.nbprod.monitor.alerts]
 window = "1h"

@@ -27,7 +27,9 @@ from ..conftest import DATA, run_json
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = DATA.parent / "monitor" / "profiled.ipynb"
+# identity = "env": the tests act as several users (builder, approver) through NBPROD_USER.
 SETTINGS = """notebook_dir = "."
+identity = "env"
 
 [notebooks.profiled]
 path = "profiled.ipynb"

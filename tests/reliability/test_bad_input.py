@@ -75,13 +75,12 @@ def test_nbformat_v4_minors(project_dir: Path, minor: int, seen) -> None:  # typ
 
 
 @pytest.mark.case("nbformat v4.0-v4.4 with cell ids")
-@pytest.mark.xfail(strict=True, reason="needs issue 8 (the lead's branch): nbformat 4.0-4.4 "
-                   "files with cell ids are normalized in memory; remove this mark after merge")
 def test_old_minor_with_cell_ids(project_dir: Path, seen) -> None:  # type: ignore[no-untyped-def]
     _variant(project_dir / "v44ids.ipynb", minor=4, ids=True)
     code, record = run_json(project_dir, "run", "v44ids.ipynb")
-    seen(f"{record['state']}, exit {code}")
+    seen(f"{record['state']}, exit {code}, read as 4.5 with a note")
     assert code == 0 and record["state"] == "succeeded"
+    assert "marked nbformat 4.4 but its cells carry ids" in (record["note"] or "")
 
 
 @pytest.mark.case("duplicate cell ids")
