@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import jinja2
 
-from ..errors import ExportTemplateError, InvalidInput, SettingsError
+from ..errors import ExportTemplateError, InvalidInput, NbprodError, SettingsError
 from ..urls import mask_secrets
 
 __all__ = ["mask_secrets"]  # re-exported: exporters import it from here
@@ -215,27 +215,26 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 def render(template: str, context: ExportContext, target: str, **values: Any) -> str:
     """Render ``templates/export/<template>`` (or the project's own, from its
     ``templates_dir``) with ``ctx`` (the context), ``header`` and ``values``."""
-    env = environment(context.templates_dir)
     try:
-        loaded = env.get_template(template)
-    except jinja2.TemplateSyntaxError as exc:
-        raise _template_error(template, exc, context, exc.lineno) from exc
-    try:
+        loaded = environment(context.templates_dir).get_template(template)
         return loaded.render(ctx=context, header=context.header(target), **values)
     except jinja2.TemplateError as exc:
-        raise _template_error(template, exc, context, None) from exc
+        raise _template_error(template, exc, context.templates_dir) from exc
 
 
-def _template_error(template: str, exc: jinja2.TemplateError, context: ExportContext,
-                    line: int | None) -> Exception:
+def _template_error(template: str, exc: jinja2.TemplateError,
+                    templates_dir: Path | None) -> NbprodError:
+    """The project's template is the user's to fix (a settings error naming its file); one of
+    nbprod's own is a bug (ExportTemplateError)."""
+    line = getattr(exc, "lineno", None)
     where = f" line {line}" if line else ""
     filename = getattr(exc, "filename", None)
-    if context.templates_dir is not None and filename and \
-            Path(filename).resolve().is_relative_to(context.templates_dir.resolve()):
+    if templates_dir is not None and filename and \
+            Path(filename).resolve().is_relative_to(templates_dir.resolve()):
         return SettingsError(f"export template {filename}{where}: {exc}",
                              hint="fix the template in your templates_dir, or remove it to use "
                                   "nbprod's")
-    if context.templates_dir is not None and filename is None:
+    if templates_dir is not None and filename is None:
         return SettingsError(f"export template {template}{where}: {exc}",
                              hint="check the templates in your templates_dir against nbprod's "
                                   "(templates/export/ in nbprod's sources)")

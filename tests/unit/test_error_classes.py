@@ -15,7 +15,7 @@ from nbprod.errors import (
     ReportError,
 )
 from nbprod.execute.report import ReportRenderer
-from nbprod.export.base import render
+from nbprod.export.base import ExportContext, Location, render
 from nbprod.kernels.provisioner import _kernel_arguments
 
 
@@ -28,7 +28,10 @@ def test_a_kernel_that_is_not_ready_is_infra_and_what_jupyter_client_expects() -
 
 def test_a_broken_export_template_is_an_internal_nbprod_error() -> None:
     with pytest.raises(ExportTemplateError, match=r"export template no-such\.j2") as caught:
-        render("no-such.j2", None, "docker")  # type: ignore[arg-type]
+        render("no-such.j2", ExportContext(
+            job="j", version=1, manifest={}, lock_kind="installed", lock_filename="x.lock",
+            lock_text="", schedule=None, image="j:1", registry=Location.of("NBPROD_REGISTRY", ""),
+            store=Location.of("NBPROD_STORE", "")), "docker")
     assert caught.value.exit_code == EXIT_INTERNAL
 
 

@@ -55,7 +55,7 @@ def test_only_local_paths_are_redirect_targets(path: str, local: bool) -> None:
 
 def _project(tmp_path: Path, roles: dict[str, object] | None) -> Project:
     settings = Settings(project_root=tmp_path, raw={"roles": roles} if roles else {})
-    return Project(root=tmp_path, registry=None, store=None,  # type: ignore[arg-type]
+    return Project(root=tmp_path, registry_url="sqlite://", store=None,  # type: ignore[arg-type]
                    settings=settings)
 
 
