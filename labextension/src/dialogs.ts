@@ -105,10 +105,12 @@ async function formDialog(
 export function runDialog(
   api: NbprodApi,
   view: INotebookView,
-  tracker: TaskTracker
+  tracker: TaskTracker,
+  note: string | null = null
 ): Promise<boolean> {
   const form = new ParametersForm(view.contract, 'run');
   form.addClass('nbprod-run-form');
+  form.note(note);
   return formDialog(
     `Run ${view.path} with parameters`, form, 'Run',
     () => api.check(view.path, 'run', { parameters: form.changed() }),
@@ -121,10 +123,12 @@ export function runDialog(
 export function sweepDialog(
   api: NbprodApi,
   view: INotebookView,
-  tracker: TaskTracker
+  tracker: TaskTracker,
+  note: string | null = null
 ): Promise<boolean> {
   const form = new ParametersForm(view.contract, 'sweep');
   form.addClass('nbprod-sweep-form');
+  form.note(note);
   return formDialog(
     `Sweep ${view.path}`, form, 'Sweep',
     async () => {
@@ -137,7 +141,7 @@ export function sweepDialog(
     },
     async () => {
       const task = await api.startSweep(view.path, {}, form.grid());
-      tracker.follow({ task, notebook: view.path, title: `sweep of ${view.path}`,
+      tracker.follow({ task, notebook: view.path, title: view.path,
         notify: true });
     });
 }

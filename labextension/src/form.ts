@@ -108,6 +108,13 @@ export class ParametersForm extends Widget {
     this.problem.textContent = problem ?? '';
   }
 
+  /** A line above the fields (what the user should know before starting). */
+  note(text: string | null): void {
+    if (text) {
+      this.node.insertBefore(h('p', { class: 'nbprod-note' }, text), this.node.firstChild);
+    }
+  }
+
   get hasErrors(): boolean {
     return [...this.errors.values()].some(line => !!line.textContent);
   }

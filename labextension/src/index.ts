@@ -78,6 +78,14 @@ function kindTitle(kind: string): string {
   return { run: 'Run', sweep: 'Sweep', job_run: 'Job run' }[kind] ?? kind;
 }
 
+/** Runs execute the saved file: say so when the open notebook has unsaved changes. */
+function runNote(panel: NotebookPanel | null): string | null {
+  return panel?.context.model.dirty
+    ? 'This notebook has unsaved changes: the run uses the saved file (save first to '
+      + 'include them).'
+    : null;
+}
+
 function focusCell(panel: NotebookPanel | null, index: number): void {
   if (!panel) {
     return;
@@ -111,7 +119,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           focusCell(panel, index);
         }
       },
-      openRun: runId => window.open(api.url('nbprod/runs', runId), '_blank')
+      openRun: runId => window.open(api.url('nbprod/runs', runId), '_blank'),
+      runNote: () => runNote(notebooks.currentWidget)
     });
     sidebar.title.icon = ICON;
     app.shell.add(sidebar, 'right', { rank: 600 });
@@ -139,7 +148,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         if (sidebar.view) {
           app.shell.activateById(sidebar.id);
-          await runDialog(api, sidebar.view, tasks);
+          await runDialog(api, sidebar.view, tasks, runNote(notebooks.currentWidget));
         }
       }
     });
@@ -150,7 +159,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         if (sidebar.view) {
           app.shell.activateById(sidebar.id);
-          await sweepDialog(api, sidebar.view, tasks);
+          await sweepDialog(api, sidebar.view, tasks, runNote(notebooks.currentWidget));
         }
       }
     });

@@ -18,6 +18,8 @@ export interface ISidebarHost {
   focusCell(index: number): void;
   /** Open a run's page (the dashboard) in a new browser tab. */
   openRun(runId: string): void;
+  /** What to say before a run starts (unsaved changes are not in it), or null. */
+  runNote(): string | null;
 }
 
 interface IState {
@@ -189,11 +191,11 @@ export class NbprodSidebar extends Widget {
         h('button', {
           class: 'jp-mod-styled jp-mod-accept nbprod-run-button', disabled: !canRun,
           title: canRun ? 'Run the saved notebook with parameters' : 'your role may not run',
-          onclick: () => void runDialog(this.api, view, this.tracker)
+          onclick: () => void runDialog(this.api, view, this.tracker, this.host.runNote())
         }, 'Run with parameters…'),
         h('button', {
           class: 'jp-mod-styled nbprod-sweep-button', disabled: !canRun,
-          onclick: () => void sweepDialog(this.api, view, this.tracker)
+          onclick: () => void sweepDialog(this.api, view, this.tracker, this.host.runNote())
         }, 'Sweep…'))
     );
   }
@@ -323,7 +325,7 @@ export class NbprodSidebar extends Widget {
     try {
       const task = await this.api.startJobRun(step.job);
       this.tracker.follow({ task, notebook: this.state.view?.path ?? '',
-        title: `job ${step.job}`, notify: true });
+        title: step.job, notify: true });
     } catch (error) {
       this.state.error = error instanceof Error ? error.message : String(error);
       this.render();

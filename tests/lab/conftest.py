@@ -42,6 +42,7 @@ from ..server.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DATA = ROOT / "tests" / "data" / "lab"
 LINTED_CELL = 9  # the cell of train.ipynb that lint flags (added below)
+CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
 OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
     "fetchNews": "false", "checkForUpdates": False}}
 
@@ -184,18 +185,29 @@ def page(lab: Lab, browser_context: Any) -> Iterator[Any]:
         lab.delete_sessions()
 
 
+def shot_path(name: str) -> Path:
+    """Where screenshot ``name`` goes: the screenshots folder (.ci/run prints where)."""
+    return screenshot_dir() / f"lab-{name}.png"
+
+
 def shot(page: Any, name: str) -> Path:
-    """Save a screenshot under the screenshots folder (.ci/run prints where)."""
-    path = screenshot_dir() / f"lab-{name}.png"
+    """Save a screenshot of the whole page."""
+    path = shot_path(name)
     page.screenshot(path=str(path))
     return path
 
 
 def open_notebook(page: Any, lab: Lab, path: str) -> None:
     """Open ``path`` in Lab, wait until its kernel is idle and show the nbprod sidebar."""
-    page.goto(lab.url(f"/lab/tree/{path}?token={lab.token}"))
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    # ?reset: a fresh workspace, so notebooks an earlier test opened are not reopened.
+    page.goto(lab.url(f"/lab/tree/{path}?reset&token={lab.token}"))
+    page.wait_for_selector(f"{CURRENT} .jp-Cell", state="visible")
     page.wait_for_selector("text=/\\| Idle/", timeout=90_000)
+    # Lab marks a notebook changed once the kernel reports its language: save, so a run's
+    # dialog does not warn about unsaved changes nobody made.
+    page.locator(f"{CURRENT} .jp-Notebook").click()
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(".jp-mod-current.jp-mod-dirty", state="detached")
     tab = page.locator(".jp-SideBar.jp-mod-right [data-id='nbprod-sidebar']")
     if tab.get_attribute("aria-selected") != "true":
         tab.click()

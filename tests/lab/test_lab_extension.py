@@ -7,12 +7,13 @@ cell, and the panel widget runs in the browser. Screenshots go to the screenshot
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
 
 from ..conftest import run_cli
-from .conftest import LINTED_CELL, Lab, open_notebook, shot
+from .conftest import CURRENT, LINTED_CELL, Lab, open_notebook, shot, shot_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -79,6 +80,7 @@ def test_a_good_run_progresses_ends_succeeded_and_notifies(lab: Lab, page: Any) 
     task.wait_for()
     page.wait_for_selector(".nbprod-task-step:has-text('cell ')")
     steps = {page.locator(".nbprod-task-step").inner_text()}
+    shot(page, "run-in-progress")
     toast = page.locator(".Toastify__toast:has-text('succeeded')")
     while not toast.count():
         if page.locator(".nbprod-task-step").count():
@@ -100,24 +102,71 @@ def test_a_good_run_progresses_ends_succeeded_and_notifies(lab: Lab, page: Any) 
     shot(page, "finished-run")
 
 
+def watch(page: Any, until: str, seen: set[str], timeout_s: float = 240) -> None:
+    """Collect the sidebar's progress lines until the toast ``until`` shows."""
+    toast = page.locator(f".Toastify__toast:has-text('{until}')")
+    deadline = time.monotonic() + timeout_s
+    while not toast.count():
+        assert time.monotonic() < deadline, f"no notification {until!r}; saw {seen}"
+        lines = page.locator(".nbprod-task-step").all_inner_texts()
+        seen.update(lines)
+        page.wait_for_timeout(150)
+
+
+def test_a_sweep_and_a_job_run_show_their_progress_and_notify(lab: Lab, page: Any) -> None:
+    open_notebook(page, lab, TRAIN)
+    page.click(".nbprod-sweep-button")
+    page.fill(".nbprod-sweep-form input[name='n_estimators']", "5, 8")
+    page.fill(".nbprod-sweep-form input[name='seed']", "1, x")
+    page.click(".jp-Dialog .jp-mod-accept")
+    error = page.locator(".nbprod-field-error[data-parameter='seed']")
+    error.wait_for(state="visible")
+    assert error.inner_text() == \
+        "parameter 'seed' expects int, got 'x' (from the Sweep dialog seed)"
+    page.fill(".nbprod-sweep-form input[name='seed']", "")
+    page.click(".jp-Dialog .jp-mod-accept")
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    seen: set[str] = set()
+    watch(page, "Sweep of notebooks/train.ipynb succeeded", seen)
+    assert any(re.search(r"\d of 2 points done", s) for s in seen), seen
+    swept = [r for r in lab.runs(TRAIN) if r["sweep_id"]]
+    assert sorted(r["parameters"]["n_estimators"] for r in swept[:2]) == [5, 8]
+
+    page.locator(".nbprod-job[data-job='pipeline'] .nbprod-run-job").click()
+    seen.clear()
+    watch(page, "Job run of pipeline succeeded", seen)
+    for step in (1, 2, 3):
+        assert any(f"step {step} of 3" in s for s in seen), seen
+    assert any(re.search(r"step \d of 3 \(\w+\) · cell \d+ of \d+", s) for s in seen), seen
+    job_runs = lab.api("/nbprod/api/jobs/pipeline/runs").json()
+    assert job_runs[0]["state"] == "succeeded" and len(job_runs[0]["steps"]) == 3
+
+
 def test_clicking_a_lint_finding_focuses_its_cell(lab: Lab, page: Any) -> None:
     open_notebook(page, lab, TRAIN)
     page.locator(f".nbprod-finding[data-cell='{LINTED_CELL}']").click()
     active = page.evaluate("""() => {
-        const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
-                                                    + '.jp-Notebook .jp-Cell')];
+        const cells = [...document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')];
         return cells.findIndex(c => c.classList.contains('jp-mod-active'));
     }""")
     assert active == LINTED_CELL
-    text = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").inner_text()
+    text = page.locator(f"{CURRENT} .jp-Cell.jp-mod-active").inner_text()
     assert "np.random.rand()" in text
+    # An edit not saved yet: the run dialog says the run uses the saved file.
+    page.keyboard.press("Enter")
+    page.keyboard.type("# edited\n")
+    page.wait_for_selector(".jp-mod-current.jp-mod-dirty")
+    page.click(".nbprod-run-button")
+    assert "unsaved changes" in page.locator(".jp-Dialog .nbprod-note").inner_text()
+    page.click(".jp-Dialog .jp-mod-reject")
 
 
 def test_the_panel_widget_runs_in_the_browser(lab: Lab, page: Any) -> None:
     notebook = "notebooks/panel.ipynb"
     open_notebook(page, lab, notebook)
     before = len(lab.runs(notebook))
-    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.locator(f"{CURRENT} .jp-Cell").last.click()
     page.keyboard.press("Shift+Enter")
     page.locator(".nbprod-run").wait_for(timeout=90_000)
     steps = page.locator(".nbprod-input-steps input")
@@ -129,6 +178,18 @@ def test_the_panel_widget_runs_in_the_browser(lab: Lab, page: Any) -> None:
     runs = lab.runs(notebook)
     assert len(runs) == before + 1
     assert runs[0]["parameters"]["steps"] == 5 and runs[0]["values"]["score"] == 2.5
+
+    output = page.locator(".jp-OutputArea-output:has(.nbprod-run)")
+    output.locator(".lm-TabBar-tab:has-text('Sweep grid')").first.click()
+    output.locator(".nbprod-grid-steps input").fill("1, 2, 4, 8")
+    page.locator("button.nbprod-sweep").click()
+    page.wait_for_selector(".nbprod-status :text('4 succeeded')", timeout=180_000)
+    swept = lab.runs(notebook)[:4]
+    assert sorted(r["values"]["score"] for r in swept) == [0.5, 1.0, 2.0, 4.0]
+    assert len({r["sweep_id"] for r in swept}) == 1
+    output.locator(".lm-TabBar-tab:has-text('Chart')").first.click()
+    output.locator("svg[role='img'] circle >> nth=4").wait_for()
+    output.screenshot(path=str(shot_path("panel-widget-chart")))
 
 
 def test_promote_shows_the_gate_verdict_first(lab: Lab, page: Any) -> None:
