@@ -8,8 +8,8 @@ them. The news toast is turned off (``overrides.json``), as it covers the notebo
 
 The project is the repository's own (``pyproject.toml``, ``notebooks/``), with ``prepare``
 already run (``train`` reads its files) and one cell added to ``train.ipynb`` that lint flags
-(NBP401, unseeded randomness, at cell 9) but that runs fine; its job ``pipeline`` is built
-(version 1), no stage points anywhere yet.
+(NBP401, unseeded randomness, at cell 9) but that runs fine; ``nbprod test`` has passed on
+that train.ipynb; its job ``pipeline`` is built (version 1), no stage points anywhere yet.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def example_project(root: Path) -> Path:
     train.cells.insert(LINTED_CELL, cell)
     nbformat.write(train, root / "notebooks" / "train.ipynb")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    for command in (["run", "prepare"], ["job", "build", "pipeline"]):
+    for command in (["run", "prepare"], ["job", "build", "pipeline"],
+                    ["test", "notebooks/train.ipynb"]):
         done = run_cli(root, *command, timeout=300)
         assert done.returncode == 0, done.stderr
     return root
@@ -173,14 +174,26 @@ def browser_context(lab: Lab) -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    """Keep each phase's report on the test, so ``page`` knows when its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(lab: Lab, browser_context: Any) -> Iterator[Any]:
-    """A fresh page, with no kernel session left over from an earlier test."""
+def page(lab: Lab, browser_context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page, with no kernel session left over from an earlier test; a screenshot of
+    it when the test fails (``FAILED-<test>.png``)."""
     lab.delete_sessions()
     page = browser_context.new_page()
     try:
         yield page
     finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            page.screenshot(path=str(screenshot_dir() / f"FAILED-{request.node.name}.png"))
         page.close()
         lab.delete_sessions()
 
