@@ -118,8 +118,8 @@ export function describe(task: ITask): string {
   }
   const parts: string[] = [];
   if (task.kind === 'job_run' && task.steps_total) {
-    // (the task's `step` names the step last finished, not the one running: not shown)
-    parts.push(`step ${Math.min(task.steps_done + 1, task.steps_total)} of ${task.steps_total}`);
+    parts.push(`step ${Math.min(task.steps_done + 1, task.steps_total)} of ${task.steps_total}`
+      + (task.step ? ` (${task.step})` : ''));
   }
   if (task.cells) {
     parts.push(`cell ${task.cell ?? 0} of ${task.cells}`);

@@ -161,9 +161,9 @@ def test_a_sweep_and_a_job_run_show_their_progress_and_notify(lab: Lab, page: An
     page.wait_for_timeout(1500)
     shot(page, "job-run-in-progress")
     seen = notified(page, "Job run of pipeline succeeded")
-    for step in (1, 2, 3):
-        assert any(f"step {step} of 3" in s for s in seen), seen
-    assert any(re.search(r"step \d of 3 · cell \d+ of \d+", s) for s in seen), seen
+    for number, name in enumerate(("prepare", "train", "evaluate"), start=1):
+        assert any(f"step {number} of 3 ({name})" in s for s in seen), seen
+    assert any(re.search(r"step \d of 3 \(\w+\) · cell \d+ of \d+", s) for s in seen), seen
     job_runs = lab.api("/nbprod/api/jobs/pipeline/runs").json()
     assert job_runs[0]["state"] == "succeeded" and len(job_runs[0]["steps"]) == 3
 
