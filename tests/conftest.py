@@ -71,3 +71,21 @@ def cli(project_dir: Path):  # type: ignore[no-untyped-def]
     def call(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return run_cli(project_dir, *args, **kwargs)
     return call
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through playwright, one for the whole session: playwright's sync API
+    runs one instance at a time, so the dashboard's and the Lab extension's browser tests share
+    it (each makes its own contexts)."""
+    from .server.conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

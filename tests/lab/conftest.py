@@ -30,14 +30,7 @@ import pytest
 import requests
 
 from ..conftest import run_cli
-from ..server.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    require_browser,
-    screenshot_dir,
-    server_env,
-)
+from ..server.conftest import free_port, require_browser, screenshot_dir, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DATA = ROOT / "tests" / "data" / "lab"
@@ -159,19 +152,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(lab: Lab) -> Iterator[Any]:
-    """One chromium and one context for every page: the login cookie is kept."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1500, "height": 950})
-        context.set_default_timeout(60_000)
-        try:
-            yield context
-        finally:
-            context.close()
-            chromium.close()
+def browser_context(lab: Lab, browser: Any) -> Iterator[Any]:
+    """One context for every page: the login cookie is kept."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    context.set_default_timeout(60_000)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
