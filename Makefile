@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 NBPROD := $(VENV)/bin/nbprod
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test check unit bench clean constraints reliability
+.PHONY: setup demo test check unit bench clean constraints reliability lab
 
 # Two stages, so `make demo` installs only what running the example needs (nbprod and its
 # `examples` extra); `make test` adds the development tools and test services on top.
@@ -16,9 +16,19 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt
 	install -D -m 644 jupyter-config/server-config/nbprod.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbprod.json
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.installed-run
+$(VENV)/.installed: $(VENV)/.installed-run labextension/package.json labextension/yarn.lock
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(MAKE) lab
 	touch $@
+
+# The JupyterLab extension (labextension/, TypeScript): node packages exactly as yarn.lock pins
+# them, tsc, then @jupyter/builder into nbprod/labextension/, which a wheel ships as
+# share/jupyter/labextensions/nbprod-lab/ (here: linked there, so a rebuild is live).
+LABEXT := $(VENV)/share/jupyter/labextensions/nbprod-lab
+lab:
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm install --immutable
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm build
+	mkdir -p $(dir $(LABEXT)) && rm -rf $(LABEXT) && ln -s $(abspath nbprod/labextension) $(LABEXT)
 
 setup: $(VENV)/.installed
 
@@ -54,6 +64,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nbprod templates tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm run check
 	$(PY) -m pytest --ignore=tests/reliability $(PYTEST_ARGS)
 
 # The reliability catalogue (tests/reliability): one test per case, ending with the table

@@ -5,7 +5,8 @@
 Each sample starts a fresh plain ipykernel (no fork template, nothing pre-imported), runs one cell
 that times ``import nbprod; nbprod.record("accuracy", 0.93)`` with ``time.perf_counter`` inside
 the kernel, and checks which heavy modules that import dragged in. For comparison it times
-``import scrapbook; scrapbook.glue(...)`` the same way when scrapbook is installed.
+``import scrapbook; scrapbook.glue(...)`` the same way when scrapbook is installed. ipywidgets
+(a dependency, for ``nbprod.widgets``) is installed in both environments and must not load.
 
 ``--without-jupyterlab`` also measures in a second virtual environment that holds nbprod's own
 dependencies only (no JupyterLab, no jupyter-server), built once under ``bench/.cache/`` with pip.
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_VENV = ROOT / "bench" / ".cache" / "venv-core"
-HEAVY = ("jsonschema", "nbformat", "papermill", "sqlalchemy", "rfc3987_syntax", "jupyter_server")
+HEAVY = ("jsonschema", "nbformat", "papermill", "sqlalchemy", "rfc3987_syntax", "jupyter_server",
+         "ipywidgets")
 
 CELL = """
 import time as _t, sys as _s, json as _j
@@ -96,8 +98,9 @@ def core_venv() -> Path:
 def report(label: str, python: Path, count: int) -> None:
     jupyterlab = has_module(python, "jupyterlab")
     server = has_module(python, "jupyter_server")
+    widgets = has_module(python, "ipywidgets")
     print(f"\n{label}: {python}\n  JupyterLab installed: {jupyterlab}, "
-          f"jupyter-server installed: {server}")
+          f"jupyter-server installed: {server}, ipywidgets installed: {widgets}")
     ours, heavy = measure(python, 'import nbprod\nnbprod.record("accuracy", 0.93)', count)
     print(f"  import nbprod + nbprod.record  median {ours * 1000:7.1f} ms over {count} kernels"
           f"   heavy modules loaded: {', '.join(heavy) or 'none'}")

@@ -9,7 +9,8 @@ Inside a notebook::
     nbprod.profile(frame, "scoring_input")           # a data profile (and its data checks)
 
 Importing this package is cheap on purpose (it runs in every production kernel): the library
-(``nbprod.api``) and its dependencies load only when used.
+(``nbprod.api``) and its dependencies load only when used, and so does the notebook panel
+(``nbprod.widgets.panel()``, ipywidgets).
 """
 
 from __future__ import annotations
@@ -18,3 +19,12 @@ from .about import __version__
 from .execute.capture import output_path, profile, record, step_path
 
 __all__ = ["__version__", "output_path", "profile", "record", "step_path"]
+
+
+def __getattr__(name: str) -> object:
+    """``nbprod.widgets`` without ``import nbprod.widgets``: imported on first use."""
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'nbprod' has no attribute {name!r}")

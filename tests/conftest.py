@@ -160,3 +160,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     allowed = sum(1 for r in skipped if any(k == "allowed_skip" for k, _ in r.user_properties))
     terminalreporter.write_line(f"nbprod: {len(skipped)} skipped ({allowed} allowed in "
                                 f"tests/{SKIPS_ALLOWED.name})")
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through playwright, one for the whole session: playwright's sync API
+    runs one instance at a time, so the dashboard's and the Lab extension's browser tests share
+    it (each makes its own contexts)."""
+    from .server.conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

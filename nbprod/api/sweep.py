@@ -144,10 +144,11 @@ def _named(item: str, option: str, usage: str) -> tuple[str, str]:
     return name.strip(), rest.strip()
 
 
-def grid_points(grid: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, GivenValue]]:
-    """The cartesian product of ``--grid NAME=a,b,c`` options (CLI strings)."""
+def grid_points(grid: Sequence[tuple[str, Sequence[str]]],
+                source: str = "--grid") -> list[dict[str, GivenValue]]:
+    """The cartesian product of ``--grid NAME=a,b,c`` options (strings, as typed)."""
     names = [name for name, _ in grid]
-    return [{name: GivenValue(value, source=f"--grid {name}", raw=True)
+    return [{name: GivenValue(value, source=f"{source} {name}", raw=True)
              for name, value in zip(names, combo, strict=True)}
             for combo in itertools.product(*[values for _, values in grid])]
 
@@ -276,6 +277,19 @@ class PointRunner:
         return run_notebook(project, task.request)
 
 
+class OpenProjectRunner:
+    """Runs points on the caller's open project, for executors that run tasks in this
+    process (threads): the project's acting user and registry connection are kept."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def __call__(self, task: _Task) -> RunRecord:
+        from .runs import run_notebook
+
+        return run_notebook(self.project, task.request)
+
+
 def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
               notebook: str, points: Sequence[SweepPoint], executor: Executor, *,
               cache: bool = False, max_failures: int | None = None,
@@ -313,16 +327,18 @@ def run_sweep(project: Project, settings: Settings, environ: Mapping[str, str],
 
     budget = project.defaults.timeout + project.defaults.start_timeout + 60
     stop = (lambda: failures >= max_failures) if max_failures else None
+    runner = OpenProjectRunner(project) if getattr(executor, "in_process", False) \
+        else PointRunner()
     try:
         _check_channel(executor, carried, points)
-        executor.run(PointRunner(), tasks, timeout=budget, on_done=done, stop_when=stop)
+        executor.run(runner, tasks, timeout=budget, on_done=done, stop_when=stop)
         report = _settle(project, _report(sweep_id, shown, points, results))
         # A point whose worker vanished before it started (no run recorded) is an
         # infrastructure failure: it is submitted once more. A started one is never re-run.
         again = {r.index for r in report.results if r.record is None and not r.skipped}
         if again:
             failures -= len(again)
-            executor.run(PointRunner(), [t for t in tasks if int(t[0]) in again],
+            executor.run(runner, [t for t in tasks if int(t[0]) in again],
                          timeout=budget, on_done=done, stop_when=stop)
             report = _settle(project, _report(sweep_id, shown, points, results))
     finally:

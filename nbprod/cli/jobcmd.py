@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_CODES_HELP
-from .common import failure_exit_code, json_option, print_json, project, settings
+from .common import (
+    failure_exit_code,
+    json_option,
+    print_json,
+    project,
+    settings,
+    stderr_is_tty,
+)
+from .progress import CellProgress
 from .render import console, duration
 
 JOB_HELP = """Jobs: notebooks run in order as one job run, built into immutable versions.
@@ -74,12 +82,16 @@ def job_run(name: str, stage: str | None, version: int | None, from_step: str | 
             out.print(f"{mark} step {getattr(step, 'step', '')}: {state}{reused} "
                       f"(run {getattr(step, 'run_id', '')})", highlight=False)
 
-    with project(resolved) as proj:
-        job_run_record = run_job(proj, spec, JobRunRequest(
-            version=version, stage=stage, from_step=from_step, parameters=given, test=test,
-            cache=cache and not force),
-            on_step=show)
-        followup = after_job_run(proj, job_run_record)
+    progress = CellProgress(steps=len(spec.steps)) if stderr_is_tty() and not as_json else None
+    try:
+        with project(resolved) as proj:
+            job_run_record = run_job(proj, spec, JobRunRequest(
+                version=version, stage=stage, from_step=from_step, parameters=given, test=test,
+                cache=cache and not force), progress, on_step=show)
+            followup = after_job_run(proj, job_run_record)
+    finally:
+        if progress is not None:
+            progress.close()
     if as_json:
         print_json({**job_run_record.to_json(), "followup": followup.to_json()})
     else:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import api
 from ..errors import EXIT_CODES_HELP
 from .common import exit_code, json_option, print_json, project, settings, stderr_is_tty
+from .progress import CellProgress
 
 if TYPE_CHECKING:
     from ..records import RunRecord
@@ -71,7 +72,7 @@ def run_command(notebook: str, parameters: tuple[tuple[str, str], ...],
                              strict=False if no_strict else None, kernel=kernel,
                              cache=cache and not force, fast=False if plain_kernel else None)
     with project(resolved) as proj:
-        observer = _progress() if stderr_is_tty() and not as_json else None
+        observer = CellProgress() if stderr_is_tty() and not as_json else None
         try:
             record = api.run_notebook(proj, request, observer)
         finally:
@@ -116,47 +117,3 @@ def _report(record: RunRecord, *, quiet: bool) -> None:
     if output is not None and not quiet:
         err.print(f"  output notebook (failing cell marked): {output.location}", style="dim",
                   soft_wrap=True)
-
-
-def _progress() -> Any:
-    """A per-cell progress bar on stderr (only when it is a terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from .render import console
-
-    class _Progress(api.RunObserver):
-        def __init__(self) -> None:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
-                                     console=console(stderr=True), transient=True)
-            self.task: TaskID | None = None
-            self.progress.start()
-
-        def run_started(self, run_id: str, notebook: str, total_cells: int) -> None:
-            self.task = self.progress.add_task(f"{notebook}: starting kernel", total=None)
-
-        def cell_started(self, index: int | None, total: int, label: str) -> None:
-            if self.task is not None:
-                where = f"cell {index}" if index is not None else "parameters"
-                self.progress.update(self.task, total=total,
-                                     description=f"{where}: {label[:40]}")
-
-        def cell_finished(self, index: int | None, total: int) -> None:
-            if self.task is not None:
-                self.progress.advance(self.task)
-
-        def finishing(self) -> None:
-            if self.task is not None:
-                self.progress.update(self.task, description="storing artifacts")
-
-        def close(self) -> None:
-            self.progress.stop()
-
-    return _Progress()

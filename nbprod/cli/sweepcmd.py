@@ -10,6 +10,7 @@ import click
 
 from ..errors import EXIT_CODES_HELP
 from .common import print_json, project, settings, stderr_is_tty
+from .progress import CountProgress
 
 SWEEP_HELP = f"""Run NOTEBOOK once per parameter point, in parallel; show one table of results.
 
@@ -76,11 +77,17 @@ def sweep_command(notebook: str, grid: tuple[str, ...], values_file: Path | None
                                   strict=proj.defaults.strict if strict is None else strict)
         runner = load_executor(executor, {"workers": workers, "scheduler": dask_scheduler,
                                           "tls": resolved.dask_tls})
-        progress = _Progress(len(checked)) if stderr_is_tty() and not as_json else None
+        progress = CountProgress("sweep", len(checked)) \
+            if stderr_is_tty() and not as_json else None
+
+        def advance(result: Any) -> None:
+            if progress is not None:
+                progress.advance(failed=result.state not in ("succeeded", "skipped"))
+
         try:
             report = run_sweep(proj, resolved, dict(os.environ), notebook, checked, runner,
                                cache=cache, max_failures=max_failures, kernel=kernel,
-                               strict=strict, on_done=progress.advance if progress else None)
+                               strict=strict, on_done=advance)
         finally:
             if progress is not None:
                 progress.close()
@@ -89,35 +96,6 @@ def sweep_command(notebook: str, grid: tuple[str, ...], values_file: Path | None
     else:
         _table(report, sort_by)
     return report.exit_code
-
-
-class _Progress:
-    def __init__(self, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        from .render import console
-
-        self.progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=console(stderr=True), transient=True)
-        self.failed = 0
-        self.task = self.progress.add_task("", total=total)
-        self.progress.start()
-
-    def advance(self, result: Any) -> None:
-        if result.state not in ("succeeded", "skipped"):
-            self.failed += 1
-        self.progress.update(self.task, advance=1,
-                             description=f"{self.failed} failed" if self.failed else "")
-
-    def close(self) -> None:
-        self.progress.stop()
 
 
 def _table(report: Any, sort_by: str | None) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import print_json, project, settings
+from .common import print_json, project, settings, stderr_is_tty
+from .progress import CountProgress
 from .render import console
 
 TEST_HELP = """Test notebooks: nbval regression where outputs are saved, smoke runs elsewhere.
@@ -62,8 +63,12 @@ def test_command(paths: tuple[Path, ...], workers: int | None, junitxml: Path | 
                               (root / resolved.notebook_dir).is_dir() else root]
     notebooks = discover(targets, LintConfig())
     out = console(stderr=True)
+    progress = CountProgress("test", len(notebooks)) \
+        if stderr_is_tty() and not as_json and notebooks else None
 
     def show(result: NotebookTest) -> None:
+        if progress is not None:
+            progress.advance(failed=not result.passed)
         if as_json:
             return
         mark = "[green]✓[/green]" if result.passed else "[red]✗[/red]"
@@ -74,9 +79,13 @@ def test_command(paths: tuple[Path, ...], workers: int | None, junitxml: Path | 
                 if failure.diff:
                     out.print(failure.diff, markup=False, highlight=False, style="dim")
 
-    with project(resolved) as proj:
-        report = run_notebook_tests(proj, notebooks, config, workers=workers,
-                                    record=not no_record, on_done=show)
+    try:
+        with project(resolved) as proj:
+            report = run_notebook_tests(proj, notebooks, config, workers=workers,
+                                        record=not no_record, on_done=show)
+    finally:
+        if progress is not None:
+            progress.close()
     if junitxml is not None:
         from .junit import write_junit
 

@@ -93,7 +93,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Task": {"type": "object",
              "required": ["task_id", "kind", "state", "run_id", "job_run_id", "cell", "cells",
                           "elapsed", "final"],
-             "properties": {"task_id": _STR, "kind": {"enum": ["run", "job_run"]},
+             "properties": {"task_id": _STR, "kind": {"enum": ["run", "job_run", "sweep"]},
                             "state": {"enum": ["queued", "running", "succeeded", "failed",
                                                "error"]},
                             "run_id": _NSTR, "job_run_id": _NSTR,

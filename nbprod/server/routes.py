@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import api_jobs, api_runs, pages, pages_jobs
+from . import api_jobs, api_lab, api_runs, pages, pages_jobs
 from .base import NbprodAPIHandler
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -30,6 +30,7 @@ def api_handlers() -> list[type[NbprodAPIHandler]]:
         api_jobs.ApprovalsHandler, api_jobs.RollbacksHandler, api_jobs.JobHandler,
         api_jobs.JobRunEventsHandler, api_jobs.JobRunHandler, api_jobs.AuditHandler,
         api_jobs.TasksHandler, api_jobs.TaskEventsHandler, api_jobs.TaskHandler,
+        *api_lab.HANDLERS,
     ]
 
 

@@ -8,6 +8,7 @@ other packages come from this one), exactly as ``pip install nbprod`` would inst
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,19 @@ def test_the_wheel_enables_the_extension(installed: Path, tmp_path: Path) -> Non
                             "import nbprod.server; print(nbprod.server.__file__)"],
                            capture_output=True, text=True, check=True, cwd=tmp_path)
     assert where.stdout.startswith(str(installed))  # the wheel's copy, not this checkout
+
+
+def test_the_wheel_enables_the_lab_extension_without_a_rebuild(installed: Path,
+                                                               tmp_path: Path) -> None:
+    shipped = installed / "share" / "jupyter" / "labextensions" / "nbprod-lab"
+    assert (shipped / "package.json").is_file() and (shipped / "install.json").is_file()
+    assert list((shipped / "static").glob("remoteEntry.*.js"))
+    listed = subprocess.run([str(installed / "bin" / "python"), "-m", "jupyterlab.labextensions",
+                             "list"], capture_output=True, text=True, timeout=120, check=False,
+                            env=server_env(tmp_path), cwd=tmp_path)  # jupyter labextension list
+    output = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    section = output.split(f"{installed}/share/jupyter/labextensions", 1)[-1]
+    assert re.search(r"nbprod-lab v0\.1\.0 enabled OK \(python, nbprod\)", section), output
 
 
 @pytest.fixture

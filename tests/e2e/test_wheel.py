@@ -44,8 +44,12 @@ def test_wheel_ships_templates_migrations_and_types(built: dict[str, Path]) -> N
                  "nbprod/templates/project/notebooks/train.ipynb",
                  "nbprod/templates/notebooks/blank.ipynb",
                  "nbprod/templates/export/Dockerfile.j2",
-                 "nbprod/registry/migrations/env.py"):
+                 "nbprod/registry/migrations/env.py",
+                 # the prebuilt JupyterLab extension (from the sdist: no node needed there)
+                 "nbprod-0.1.0.data/data/share/jupyter/labextensions/nbprod-lab/package.json"):
         assert name in names, name
+    assert any(n.startswith("nbprod-0.1.0.data/data/share/jupyter/labextensions/nbprod-lab/"
+                            "static/remoteEntry.") for n in names)
     assert not any(n.startswith(("tests/", "templates/")) for n in names)
 
 

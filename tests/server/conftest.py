@@ -238,14 +238,4 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# The `browser` fixture (chromium) is in tests/conftest.py: tests/lab shares it.
