@@ -6,19 +6,20 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test check unit bench clean constraints reliability lab
 
-# Two stages, so `make demo` installs only what running the example needs (nbprod and its
-# `examples` extra); `make test` adds the development tools and test services on top.
-$(VENV)/.installed-run: pyproject.toml constraints.txt
+# Two stages, so `make demo` installs only what a user of the example needs (nbprod, its
+# `examples` extra, JupyterLab with nbprod's extension built from labextension/); `make test`
+# adds the development tools and test services on top.
+$(VENV)/.installed-run: pyproject.toml constraints.txt labextension/package.json labextension/yarn.lock
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[examples]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[examples,lab]'
 	# What a wheel install does (an editable one skips data-files): enable the server extension.
 	install -D -m 644 jupyter-config/server-config/nbprod.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbprod.json
+	$(MAKE) lab
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.installed-run labextension/package.json labextension/yarn.lock
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(MAKE) lab
 	touch $@
 
 # The JupyterLab extension (labextension/, TypeScript): node packages exactly as yarn.lock pins
@@ -55,6 +56,7 @@ demo: $(VENV)/.installed-run
 	@echo "next (after . $(VENV)/bin/activate):"
 	@echo "  nbprod runs                                    what ran, with key values"
 	@echo "  nbprod stages pipeline                         where each stage points"
+	@echo "  jupyter lab                                    the nbprod sidebar beside the notebooks (docs/jupyterlab.md)"
 	@echo "  nbprod promote pipeline $$(cat $(DEMO_VERSION)) --to production --dry-run   its gates (production also needs an approval)"
 	@echo "  production needs one approval by someone other than the builder: as another user,"
 	@echo "  nbprod approve pipeline $$(cat $(DEMO_VERSION)), then nbprod promote pipeline $$(cat $(DEMO_VERSION)) --to production (docs/promote.md)"
