@@ -51,6 +51,10 @@ class ExecutionObserver(Protocol):
 
     def cell_finished(self, index: int, total: int) -> None: ...
 
+    def phase(self, name: str) -> None:
+        """From now on the run is in ``name``: ``kernel`` (fork or spawn, kernel ready),
+        ``execute`` (the cells), ``shutdown`` (the kernel stopped)."""
+
 
 @dataclass(frozen=True)
 class ExecutionRequest:
@@ -196,6 +200,8 @@ def _attempt(request: ExecutionRequest,
     km.preload = list(request.preload) if request.preload is not None else None
     client = BoundedClient(
         manager, km=km, max_output_bytes=request.max_output_bytes,
+        on_notebook_start=lambda **_: _phase(observer, "execute"),
+        after_cells=lambda: _phase(observer, "shutdown"),
         kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
         raise_on_iopub_timeout=False, shutdown_kernel="immediate")
@@ -206,6 +212,7 @@ def _attempt(request: ExecutionRequest,
     retriable = False
     log = request.kernel_log.open("ab") if request.kernel_log else None
     manager.notebook_start()
+    _phase(observer, "kernel")
     try:
         run_timer.start()
         client.execute(cwd=str(request.cwd), env=dict(request.env),
@@ -248,6 +255,11 @@ def _attempt(request: ExecutionRequest,
         _mark_failure(node, request.notebook, manager, failure)
     note = _join(note, client.truncation_note(request.notebook.input_index))
     return ExecutionResult(node=node, failure=failure, note=note), retriable
+
+
+def _phase(observer: ExecutionObserver | None, name: str) -> None:
+    if observer is not None:
+        observer.phase(name)
 
 
 def _seconds(value: float) -> int:
