@@ -61,12 +61,19 @@ def template_key(preload: Sequence[str], env: Mapping[str, str] | None = None) -
     # mode, thread pools, backends, locale), so frozen in the template: a different value
     # needs a template started with it.
     parts += [f"{k}={v}" for k, v in startup_env(env).items()]
-    for path in [*module_files(preload), forkserver.__file__]:
+    for path in [*module_files(preload), *_template_code()]:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
         except OSError:
             parts.append(path)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _template_code() -> list[str]:
+    """The files of nbprod's own code that a template runs (its key follows them)."""
+    from . import child, spare
+
+    return [forkserver.__file__, child.__file__, spare.__file__]
 
 
 @dataclass(frozen=True)
@@ -149,10 +156,15 @@ class Template:
             log.close()
 
     def fork(self, *, argv: Sequence[str], cwd: str, env: dict[str, str],
-             log: str | None) -> int:
+             log: str | None, transport: str = "tcp"
+             ) -> tuple[int, dict[str, Any] | None]:
+        """A kernel for these arguments: its pid, and the connection information of the
+        spare that serves it (None: it uses the connection file in ``argv``)."""
         reply = self.request({"op": "fork", "argv": list(argv), "cwd": cwd, "env": env,
-                              "caller": os.getpid(), "log": log, "umask": _umask()})
-        return int(reply["pid"])
+                              "caller": os.getpid(), "log": log, "umask": _umask(),
+                              "transport": transport})
+        connection = reply.get("connection")
+        return int(reply["pid"]), connection if isinstance(connection, dict) else None
 
     def status(self, pid: int) -> tuple[bool, int | None]:
         """(still running, exit code if it ended and the template reaped it)."""

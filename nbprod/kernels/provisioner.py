@@ -16,7 +16,7 @@ import os
 import select
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import List, Unicode
@@ -50,9 +50,11 @@ class ForkProvisioner(LocalProvisioner):
             # Normally already running (nbprod chose to fork because it was); started here
             # if the kernel's environment asks for another template than nbprod expected.
             await asyncio.to_thread(self.template.ensure, wait=True)
-            self.pid = self.template.fork(argv=_kernel_arguments(cmd), cwd=cwd,
-                                          env={str(k): str(v) for k, v in env.items()},
-                                          log=log if isinstance(log, str) else None)
+            self.pid, spare = self.template.fork(
+                argv=_kernel_arguments(cmd), cwd=cwd,
+                env={str(k): str(v) for k, v in env.items()},
+                log=log if isinstance(log, str) else None,
+                transport=str(self.connection_info.get("transport", "tcp")))
         except (OSError, ValueError, InfraError) as exc:
             # KernelNotReady is a RuntimeError: how jupyter_client reports a kernel that
             # cannot start.
@@ -64,6 +66,10 @@ class ForkProvisioner(LocalProvisioner):
             self.pidfd = os.pidfd_open(self.pid)
         except OSError:
             self.pidfd = None
+        if spare is not None:
+            # A spare kernel, initialized ahead on sockets of its own: its connection
+            # information is the kernel's (jupyter_client rewrites the connection file).
+            self.connection_info = cast(Any, {**spare, "key": str(spare["key"]).encode()})
         return self.connection_info
 
     @property
