@@ -264,7 +264,8 @@ class _Runner:
             (c.source for c in self.prepared.notebook.node.cells if c.cell_type == "code"),
             self.prepared.kernel,
             enabled=defaults.fast_kernels if req.fast is None else req.fast,
-            wait=req.wait_for_template, env=env, cwd=cwd, idle=defaults.template_idle)
+            wait=req.wait_for_template, env=env, cwd=cwd, idle=defaults.template_idle,
+            limits=defaults.template_limits)
         self.kernel_note = choice.note
         return execute_notebook(
             ExecutionRequest(

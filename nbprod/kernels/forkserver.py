@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--env-digest", default="")
     parser.add_argument("--idle", type=float, default=900.0)
+    parser.add_argument("--max-templates", type=int, default=0, help="0: no cap")
+    parser.add_argument("--max-memory", type=int, default=0, help="bytes; 0: no cap")
     parser.add_argument("--preload", nargs="*", default=[])
     args = parser.parse_args(argv)
     owner = claim(Path(args.socket))
@@ -66,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     loaded, failed = _preload(args.preload)
     gc.collect()
     gc.freeze()
-    _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
-            owner, args.env_digest).serve()
+    server = _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
+                     owner, args.env_digest)
+    server.cap = (args.max_templates, args.max_memory)
+    server.serve()
 
 
 def owner_path(socket_path: Path) -> Path:
@@ -128,6 +132,8 @@ class _Server:
         self.folders: dict[int, Path] = {}  # spares' socket folders, removed when they end
         self.last_request = time.monotonic()
         self.started = time.time()
+        self.used: float | None = None  # wall time of the last fork (least recently used)
+        self.cap = (0, 0)  # (templates, bytes) to hold the live templates to; 0: no cap
 
     def serve(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -137,6 +143,7 @@ class _Server:
         listener.listen(64)
         signal.signal(signal.SIGTERM, lambda *_: self._exit(listener))
         self._write_info()
+        self._enforce_cap()
         try:
             while True:
                 self._reap()
@@ -158,6 +165,27 @@ class _Server:
         for leftover in (self.path, self.info, self.path.with_suffix(".log")):
             leftover.unlink(missing_ok=True)  # ours: we hold the owner lock until exit
         os._exit(0)
+
+    def _enforce_cap(self) -> None:
+        """Now that this template is ready (and listed), stop the least recently used
+        others beyond the cap (see :mod:`.cap`); done here, not by the caller, so templates
+        that were still starting when the caller looked are counted too."""
+        count, memory = self.cap
+        if count <= 0 and memory <= 0:
+            return
+        from .cap import Limits, enforce
+        from .client import Template, running_templates
+
+        limits = Limits(templates=count if count > 0 else 1 << 30,
+                        memory=memory if memory > 0 else 1 << 62)
+        with contextlib.suppress(Exception):  # a cap that cannot be kept must not stop us
+            enforce(limits, self.key, False, lambda: running_templates(skip=self.key),
+                    lambda t: Template(str(t["key"]), tuple(t.get("preload", []))).stop(),
+                    itself=self._itself())
+
+    def _itself(self) -> dict[str, Any]:
+        return {"key": self.key, "pid": os.getpid(), "kernels": 0, "started": self.started,
+                "used": None, "spare": None}
 
     def _write_info(self) -> None:
         data = {"pid": os.getpid(), "key": self.key, "socket": str(self.path),
@@ -199,6 +227,7 @@ class _Server:
                 return
             op = request.get("op")
             if op == "fork":
+                self.used = time.time()
                 pid, connection = self._fork(request, conn, listener)
                 self.children.add(pid)
                 reply: dict[str, Any] = {"ok": True, "pid": pid}
@@ -219,9 +248,12 @@ class _Server:
                 _reply(conn, {"ok": True, "running": pid in self.children,
                               "exit": exited[0] if exited else None})
             elif op == "ping":
+                self._reap()  # "kernels" counts the live ones
                 _reply(conn, {"ok": True, "pid": os.getpid(), "key": self.key,
                               "preload": self.loaded, "failed": self.failed,
-                              "kernels": len(self.children), "started": self.started})
+                              "kernels": len(self.children), "started": self.started,
+                              "used": self.used,
+                              "spare": self.spare.pid if self.spare is not None else None})
             elif op == "stop":
                 _reply(conn, {"ok": True})
                 self._exit(listener)
