@@ -317,7 +317,9 @@ class _Runner:
         state: RunState = "failed" if failure else "succeeded"
         shown = dataclasses.replace(self.record, state=state, failure=failure,
                                     values=values, ended_at=utcnow())
-        self._put_bytes("notebook.ipynb", nbformat.writes(node).encode("utf-8"))
+        # nbformat.v4.writes: nbformat.writes's JSON, without its schema validation (the
+        # report's exporter validates the same notebook once, and logs what is invalid).
+        self._put_bytes("notebook.ipynb", nbformat.v4.writes(node).encode("utf-8"))
         try:
             _phase(self.observer, "report")
             report = renderer.render(node, shown)
