@@ -197,7 +197,7 @@ def _at_exit(app: Any) -> None:
     with contextlib.suppress(BaseException):
         atexit._run_exitfuncs()
     with contextlib.suppress(BaseException):
-        for obj in gc.get_objects():
+        for obj in gc.get_objects() if _files_open_for_writing() else ():
             # ipykernel's streams send to IOPub; their output already reached the notebook
             if isinstance(obj, io.IOBase) and not obj.closed and \
                     not type(obj).__module__.startswith("ipykernel"):
@@ -207,6 +207,33 @@ def _at_exit(app: Any) -> None:
         with contextlib.suppress(Exception):
             if stream is not None:
                 stream.flush()
+
+
+def _files_open_for_writing() -> bool:
+    """Whether a descriptor other than stdio is a file or pipe open for writing: without one,
+    no file object can hold data to flush, and the scan of every object (10-80 ms after a
+    notebook that built large data) is skipped."""
+    import fcntl
+    import stat
+
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+        stdio = {(st.st_dev, st.st_ino) for st in (os.fstat(1), os.fstat(2))}
+    except OSError:
+        return True
+    for fd in fds:
+        try:
+            st = os.fstat(fd)
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        # ipykernel keeps copies of the original stdout and stderr (the kernel's log)
+        if fd <= 2 or (st.st_dev, st.st_ino) in stdio:
+            continue
+        if (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)) and \
+                flags & os.O_ACCMODE != os.O_RDONLY:
+            return True
+    return False
 
 
 def _redirect(log: str | None) -> None:
