@@ -276,6 +276,7 @@ class _Runner:
                 timeout=req.timeout or defaults.timeout,
                 shutdown_timeout=defaults.shutdown_timeout,
                 kernel_log=self.work / "kernel.log", preload=choice.preload,
+                template=choice.template,
                 autosave=self._autosave),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 

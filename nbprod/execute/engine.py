@@ -71,6 +71,7 @@ class ExecutionRequest:
     # Fork the kernel from a warm template preloading these modules (None: spawn a plain
     # kernel). A fork that fails falls back to a plain kernel.
     preload: tuple[str, ...] | None = None
+    template: tuple[str, str] | None = None  # (key, env digest) of the template (fast.py)
     # Called with the notebook as it stands, at most every autosave_every seconds (more
     # rarely if saving is slow), so a runner killed mid-run leaves the cells that finished.
     autosave: Callable[[Any], None] | None = None
@@ -171,7 +172,7 @@ def execute_notebook(request: ExecutionRequest,
         result, retriable = _attempt(request, observer)
         if retriable and request.preload is not None:
             # The template failed us: a plain kernel at once, not counted as an attempt.
-            request = dataclasses.replace(request, preload=None)
+            request = dataclasses.replace(request, preload=None, template=None)
             fell_back = "forked kernel failed to start; ran in a plain kernel"
             attempt -= 1
             continue
@@ -198,6 +199,7 @@ def _attempt(request: ExecutionRequest,
                                  ip=str(sockets / "kernel"),
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
     km.preload = list(request.preload) if request.preload is not None else None
+    km.template = request.template
     client = BoundedClient(
         manager, km=km, max_output_bytes=request.max_output_bytes,
         on_notebook_start=lambda **_: _phase(observer, "execute"),

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 class KernelChoice:
     preload: tuple[str, ...] | None  # None: spawn a plain kernel
     note: str | None = None
+    # The template chosen: its key and the digest of the startup environment it was chosen
+    # for (the provisioner reuses the key when the kernel's environment has that digest).
+    template: tuple[str, str] | None = None
 
 
 def choose_kernel(sources: Iterable[str], kernel_name: str, *, enabled: bool,
@@ -51,7 +54,11 @@ def choose_kernel(sources: Iterable[str], kernel_name: str, *, enabled: bool,
         ready = template.ensure(wait=wait, idle=idle, limits=limits)
     except Exception as exc:
         return KernelChoice(None, f"plain kernel: kernel template unavailable ({exc})")
-    return KernelChoice(plan.modules if ready else None)
+    if not ready:
+        return KernelChoice(None)
+    from ..kernels.client import env_digest
+
+    return KernelChoice(plan.modules, template=(template.key, env_digest(dict(template.env))))
 
 
 def _native_spec(kernel_name: str) -> Any:
