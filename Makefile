@@ -82,6 +82,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/lint.py
 	$(PY) bench/test_notebooks.py
 	$(PY) bench/sweep.py
+	$(PY) bench/run_cost.py
 	$(PY) bench/record_cost.py --without-jupyterlab
 	$(PY) bench/server_runs.py
 	$(PY) bench/drift.py

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+@contextlib.contextmanager
+def bench_runtime(prefix: str = "nbprod-bench-") -> Iterator[Path]:
+    """A scratch folder, and a runtime folder of the benchmark's own for the kernel templates
+    and warm nbprod it starts (``XDG_RUNTIME_DIR``, inherited by every command it runs); on
+    the way out, every template and warm process in it is stopped and both are removed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    runtime = work / "runtime"
+    runtime.mkdir(mode=0o700)
+    before = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    try:
+        yield work
+    finally:
+        subprocess.run([str(BIN / "nbprod"), "kernels", "stop"], capture_output=True,
+                       check=False, cwd=work)
+        if before is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = before
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load() -> str:
+    """The load averages (1, 5, 15 minutes), to print beside the numbers."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def example_project(work: Path) -> Path:

@@ -25,7 +25,8 @@ DEFAULT_DIR = ".nbprod"
 _KNOWN_KEYS = frozenset({
     "notebook_dir", "registry", "store", "start_timeout", "cell_timeout", "timeout",
     "shutdown_timeout", "kernel", "strict", "heartbeat_interval", "busy_timeout", "notebooks",
-    "fast_kernels", "template_idle", "templates_dir", "pass_env", "identity", "dask_tls",
+    "fast_kernels", "template_idle", "max_templates", "templates_memory", "templates_dir",
+    "pass_env", "identity", "dask_tls",
     "jobs", "lint", "test", "roles", "stages", "gates", "monitor",
     "server",
 })
@@ -45,6 +46,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "NBPROD_BUSY_TIMEOUT": ("busy_timeout", float),
     "NBPROD_FAST_KERNELS": ("fast_kernels", bool),
     "NBPROD_TEMPLATE_IDLE": ("template_idle", float),
+    "NBPROD_MAX_TEMPLATES": ("max_templates", int),
+    "NBPROD_TEMPLATES_MEMORY": ("templates_memory", int),
 }
 
 
@@ -79,6 +82,8 @@ class Settings:
     busy_timeout: float = 30.0
     fast_kernels: bool = True
     template_idle: float = 900.0
+    max_templates: int = 3  # live kernel templates at most (least recently used stopped first)
+    templates_memory: int = 1536  # MB the live templates (and their spare kernels) hold at most
     templates_dir: str = ""  # the project's own templates, over nbprod's (export/...)
     notebooks: Mapping[str, NotebookSettings] = field(default_factory=dict)
     # Variables (names or fnmatch patterns) sweep tasks carry to their workers besides NBPROD_*.
@@ -198,6 +203,7 @@ _SCALAR_FIELDS = {
     "cell_timeout": float, "timeout": float, "shutdown_timeout": float, "kernel": str,
     "strict": bool, "heartbeat_interval": float, "busy_timeout": float,
     "fast_kernels": bool, "template_idle": float, "templates_dir": str,
+    "max_templates": int, "templates_memory": int,
 }
 
 
@@ -223,12 +229,12 @@ def _check_keys(table: Mapping[str, Any], known: frozenset[str], where: str) -> 
 def _check_types(values: Mapping[str, Any], where: str) -> None:
     for key, value in values.items():
         expected = _SCALAR_FIELDS[key]
-        ok = isinstance(value, expected) or (
-            expected is float and isinstance(value, int) and not isinstance(value, bool))
+        ok = (isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+              ) or (expected is float and isinstance(value, int) and not isinstance(value, bool))
         if not ok:
             raise SettingsError(f"{where}: setting '{key}' must be {expected.__name__}, "
                                 f"got {value!r}")
-        if _SCALAR_FIELDS[key] is float and not 0 < float(value) < float("inf"):
+        if _SCALAR_FIELDS[key] in (float, int) and not 0 < float(value) < float("inf"):
             raise SettingsError(f"{where}: setting '{key}' must be positive, got {value}")
 
 
@@ -238,6 +244,11 @@ def _convert(raw: str, kind: type, var: str) -> Any:
             return float(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r} is not a number of seconds") from None
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a whole number") from None
     if kind is bool:
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,26 @@ from nbprod.api import Project, open_project
 from nbprod.config import load_settings
 
 DATA = Path(__file__).parent / "data" / "notebooks"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_runtime_dir() -> Iterator[Path]:
+    """The kernel templates and warm nbprod processes the tests start live in a runtime
+    folder of the session's own (``XDG_RUNTIME_DIR``, inherited by every command a test runs;
+    short: Unix socket paths are limited), and are stopped when the session ends, so no test
+    leaves one running. Tests that watch templates closely use folders of their own too."""
+    from nbprod.cli.warm import stop_all
+    from nbprod.kernels.client import stop_templates
+
+    folder = Path(tempfile.mkdtemp(prefix="nbt-", dir="/tmp"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_RUNTIME_DIR", str(folder))
+        try:
+            yield folder
+        finally:
+            stop_templates()
+            stop_all()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..config import NotebookSettings, Settings, claimed_user, current_user, os_user
 from ..errors import NotFound
+from ..kernels.cap import MB, Limits
 from ..lineage import runner_alive
 from ..store import Store, open_store
 
@@ -41,6 +42,7 @@ class RunDefaults:
     heartbeat_interval: float = 10.0
     fast_kernels: bool = True
     template_idle: float = 900.0
+    template_limits: Limits = field(default_factory=Limits)  # kernels/cap.py
 
 
 @dataclass
@@ -175,7 +177,8 @@ def open_project(settings: Settings, environ: Mapping[str, str]) -> Project:
         timeout=settings.timeout, shutdown_timeout=settings.shutdown_timeout,
         kernel=settings.kernel, strict=settings.strict,
         heartbeat_interval=settings.heartbeat_interval, fast_kernels=settings.fast_kernels,
-        template_idle=settings.template_idle)
+        template_idle=settings.template_idle,
+        template_limits=Limits(settings.max_templates, settings.templates_memory * MB))
     return Project(root=settings.project_root, registry_url=settings.registry_url,
                    busy_timeout=settings.busy_timeout, store=open_store(settings.store_url),
                    notebook_dir=settings.notebook_dir,

@@ -92,6 +92,12 @@ class RunObserver:
 
     def finishing(self) -> None: ...
 
+    def phase(self, name: str) -> None:
+        """From now on the run is in phase ``name``: ``prepare`` (read and check the
+        notebook and parameters, lineage), ``registry``, ``kernel`` (fork or spawn, kernel
+        ready), ``execute`` (the cells), ``shutdown`` (the kernel stopped), ``report``
+        (the HTML report), ``store`` (artifacts committed). ``bench/phases.py`` times them."""
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -114,6 +120,7 @@ def run_notebook(project: Project, request: RunRequest,
     path, registry unavailable), and for failures of nbprod's own machinery while storing
     (disk full, store or registry errors, Ctrl-C) after recording the run as ``infra``.
     """
+    _phase(observer, "prepare")
     path, entry = project.resolve_notebook(request.notebook)
     notebook_ref = request.record_as or project.relative(path)
     if request.record_as is not None:
@@ -145,9 +152,10 @@ def run_notebook(project: Project, request: RunRequest,
         hit = cached(project, key)
         if hit is not None:
             return hit
+    git = git_state(project.root)
+    _phase(observer, "registry")
     project.registry.record_environment(environment.digest, environment.python,
                                         environment.packages)
-    git = git_state(project.root)
     record = RunRecord(
         run_id=run_id, notebook=notebook_ref, notebook_version=prepared.notebook.version,
         state="running", started_at=started, parameters=prepared.parameters,
@@ -161,6 +169,7 @@ def run_notebook(project: Project, request: RunRequest,
         point=request.point, run_key=key)
     project.registry.create_run(record, runner=runner, run_key=key)
     _Runner(project, request, prepared, record, observer).run()
+    _phase(observer, "registry")
     return get_run(project, run_id)
 
 
@@ -212,6 +221,7 @@ class _Runner:
         from ..execute import engine  # noqa: F401
         from ..execute.report import ReportRenderer
 
+        _phase(self.observer, "prepare")
         renderer = ReportRenderer()
         heartbeat = _Heartbeat(self.project, self.record.run_id)
         heartbeat.start()
@@ -227,6 +237,7 @@ class _Runner:
             self._finish_abnormally(exc)
             raise
         finally:
+            _phase(self.observer, "store")  # the scratch folder
             heartbeat.stop()
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -248,11 +259,13 @@ class _Runner:
             self.observer.run_started(self.record.run_id, self.record.notebook,
                                       len(self.prepared.notebook.cells))
         cwd = Path(req.cwd or self.prepared.notebook.path.parent)
+        _phase(self.observer, "kernel")
         choice = choose_kernel(
             (c.source for c in self.prepared.notebook.node.cells if c.cell_type == "code"),
             self.prepared.kernel,
             enabled=defaults.fast_kernels if req.fast is None else req.fast,
-            wait=req.wait_for_template, env=env, cwd=cwd, idle=defaults.template_idle)
+            wait=req.wait_for_template, env=env, cwd=cwd, idle=defaults.template_idle,
+            limits=defaults.template_limits)
         self.kernel_note = choice.note
         return execute_notebook(
             ExecutionRequest(
@@ -263,6 +276,7 @@ class _Runner:
                 timeout=req.timeout or defaults.timeout,
                 shutdown_timeout=defaults.shutdown_timeout,
                 kernel_log=self.work / "kernel.log", preload=choice.preload,
+                template=choice.template,
                 autosave=self._autosave),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
@@ -283,6 +297,7 @@ class _Runner:
 
         if self.observer is not None:
             self.observer.finishing()
+            self.observer.phase("store")
         secrets = self.prepared.secrets
         node = nbformat.from_dict(secrets.mask_data(result.node)) if secrets.values else \
             result.node
@@ -303,9 +318,14 @@ class _Runner:
         state: RunState = "failed" if failure else "succeeded"
         shown = dataclasses.replace(self.record, state=state, failure=failure,
                                     values=values, ended_at=utcnow())
-        self._put_bytes("notebook.ipynb", nbformat.writes(node).encode("utf-8"))
+        # nbformat.v4.writes: nbformat.writes's JSON, without its schema validation (the
+        # report's exporter validates the same notebook once, and logs what is invalid).
+        self._put_bytes("notebook.ipynb", nbformat.v4.writes(node).encode("utf-8"))
         try:
-            self._put_bytes("report.html", renderer.render(node, shown))
+            _phase(self.observer, "report")
+            report = renderer.render(node, shown)
+            _phase(self.observer, "store")
+            self._put_bytes("report.html", report)
         except ReportError as exc:
             notes.append(f"HTML report not rendered: {exc.message}"[:300])
         except NbprodError:
@@ -328,6 +348,7 @@ class _Runner:
                             for n, k, s, z in self.committed))
         self._put_bytes("record.json",
                         json.dumps(final.to_json(), indent=2, sort_keys=True).encode())
+        _phase(self.observer, "registry")
         self.project.registry.finish_run(
             self.record.run_id, state=state, failure=failure, values=values,
             artifacts=self.committed, note=final.note, ended_at=final.ended_at,
@@ -371,6 +392,11 @@ class _Runner:
         self.committed.append((name, stored.key, stored.sha256, stored.size))
 
 
+def _phase(observer: RunObserver | None, name: str) -> None:
+    if observer is not None:
+        observer.phase(name)
+
+
 def _traceback(exc: BaseException) -> str:
     import traceback
 
@@ -386,6 +412,10 @@ class _ObserverBridge:
 
     def kernel_ready(self, total_cells: int) -> None:
         pass
+
+    def phase(self, name: str) -> None:
+        if self.observer is not None:
+            self.observer.phase(name)
 
     def cell_started(self, index: int, total: int, label: str) -> None:
         if self.observer is not None:

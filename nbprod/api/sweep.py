@@ -370,7 +370,8 @@ def _warm_up(project: Project, request: RunRequest) -> None:
                       enabled=True,
                       wait=True, env=project.kernel_env,
                       cwd=Path(request.cwd or notebook.path.parent),
-                      idle=project.defaults.template_idle)
+                      idle=project.defaults.template_idle,
+                      limits=project.defaults.template_limits)
 
 
 def _settle(project: Project, report: SweepReport) -> SweepReport:

@@ -51,6 +51,10 @@ class ExecutionObserver(Protocol):
 
     def cell_finished(self, index: int, total: int) -> None: ...
 
+    def phase(self, name: str) -> None:
+        """From now on the run is in ``name``: ``kernel`` (fork or spawn, kernel ready),
+        ``execute`` (the cells), ``shutdown`` (the kernel stopped)."""
+
 
 @dataclass(frozen=True)
 class ExecutionRequest:
@@ -67,6 +71,7 @@ class ExecutionRequest:
     # Fork the kernel from a warm template preloading these modules (None: spawn a plain
     # kernel). A fork that fails falls back to a plain kernel.
     preload: tuple[str, ...] | None = None
+    template: tuple[str, str] | None = None  # (key, env digest) of the template (fast.py)
     # Called with the notebook as it stands, at most every autosave_every seconds (more
     # rarely if saving is slow), so a runner killed mid-run leaves the cells that finished.
     autosave: Callable[[Any], None] | None = None
@@ -167,7 +172,7 @@ def execute_notebook(request: ExecutionRequest,
         result, retriable = _attempt(request, observer)
         if retriable and request.preload is not None:
             # The template failed us: a plain kernel at once, not counted as an attempt.
-            request = dataclasses.replace(request, preload=None)
+            request = dataclasses.replace(request, preload=None, template=None)
             fell_back = "forked kernel failed to start; ran in a plain kernel"
             attempt -= 1
             continue
@@ -194,9 +199,13 @@ def _attempt(request: ExecutionRequest,
                                  ip=str(sockets / "kernel"),
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
     km.preload = list(request.preload) if request.preload is not None else None
+    km.template = request.template
     client = BoundedClient(
         manager, km=km, max_output_bytes=request.max_output_bytes,
+        on_notebook_start=lambda **_: _phase(observer, "execute"),
+        after_cells=lambda: _phase(observer, "shutdown"),
         kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
+        extra_arguments=list(KERNEL_ARGUMENTS),
         startup_timeout=_seconds(request.start_timeout), log_output=False,
         raise_on_iopub_timeout=False, shutdown_kernel="immediate")
     km.shutdown_wait_time = request.shutdown_timeout
@@ -206,6 +215,7 @@ def _attempt(request: ExecutionRequest,
     retriable = False
     log = request.kernel_log.open("ab") if request.kernel_log else None
     manager.notebook_start()
+    _phase(observer, "kernel")
     try:
         run_timer.start()
         client.execute(cwd=str(request.cwd), env=dict(request.env),
@@ -248,6 +258,19 @@ def _attempt(request: ExecutionRequest,
         _mark_failure(node, request.notebook, manager, failure)
     note = _join(note, client.truncation_note(request.notebook.input_index))
     return ExecutionResult(node=node, failure=failure, note=note), retriable
+
+
+# IPython keeps the run's input history in memory, not in ~/.ipython's history database: a
+# SQLite file shared by every kernel of the user, written (and synced) after each cell and at
+# exit, which made a kernel's shutdown wait 50-150 ms on a busy disk. ``In``, ``_ih`` and
+# ``%history`` of the run itself are unchanged; a production run stays out of the history of
+# the user's interactive sessions.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+
+
+def _phase(observer: ExecutionObserver | None, name: str) -> None:
+    if observer is not None:
+        observer.phase(name)
 
 
 def _seconds(value: float) -> int:

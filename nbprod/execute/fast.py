@@ -12,22 +12,29 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..kernels.cap import Limits
 
 
 @dataclass(frozen=True)
 class KernelChoice:
     preload: tuple[str, ...] | None  # None: spawn a plain kernel
     note: str | None = None
+    # The template chosen: its key and the digest of the startup environment it was chosen
+    # for (the provisioner reuses the key when the kernel's environment has that digest).
+    template: tuple[str, str] | None = None
 
 
 def choose_kernel(sources: Iterable[str], kernel_name: str, *, enabled: bool,
                   wait: bool, env: Mapping[str, str], cwd: Path,
-                  idle: float = 900.0) -> KernelChoice:
+                  idle: float = 900.0, limits: Limits | None = None) -> KernelChoice:
     """Fork if possible; ``wait`` for a template that is still starting (sweeps do).
 
     ``env`` and ``cwd`` are the kernel's: the template is the one started with the
-    environment's startup variables, and modules found in ``cwd`` are not preloaded.
+    environment's startup variables, and modules found in ``cwd`` are not preloaded. A
+    template started here holds the live templates to ``limits`` (see kernels/cap.py).
     """
     if not enabled or not sys.platform.startswith("linux"):
         return KernelChoice(None)
@@ -44,10 +51,14 @@ def choose_kernel(sources: Iterable[str], kernel_name: str, *, enabled: bool,
     # The kernelspec's env is added to the kernel's by jupyter_client, as it will be here.
     template = Template.for_modules(plan.modules, {**env, **(spec.env or {})})
     try:
-        ready = template.ensure(wait=wait, idle=idle)
+        ready = template.ensure(wait=wait, idle=idle, limits=limits)
     except Exception as exc:
         return KernelChoice(None, f"plain kernel: kernel template unavailable ({exc})")
-    return KernelChoice(plan.modules if ready else None)
+    if not ready:
+        return KernelChoice(None)
+    from ..kernels.client import env_digest
+
+    return KernelChoice(plan.modules, template=(template.key, env_digest(dict(template.env))))
 
 
 def _native_spec(kernel_name: str) -> Any:

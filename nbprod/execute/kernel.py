@@ -33,6 +33,7 @@ class SupervisedKernelManager(AsyncKernelManager):
     kernel_pgid: int | None = None
     fork_provisioner: Any = None
     preload: list[str] | None = None
+    template: tuple[str, str] | None = None  # (key, env digest) chosen for it, if known
     # The kernel's memory cgroup and its OOM-kill count when it started: the evidence that
     # a kernel killed by SIGKILL ran out of memory.
     memory_cgroup: Path | None = None
@@ -51,7 +52,8 @@ class SupervisedKernelManager(AsyncKernelManager):
 
             spec = self.kernel_spec
             if spec is not None:
-                spec.metadata = {**(spec.metadata or {}), **provisioner_metadata(self.preload)}
+                spec.metadata = {**(spec.metadata or {}), **provisioner_metadata(self.preload,
+                                                                                self.template)}
         await super().start_kernel(**kw)
         process = getattr(self.provisioner, "process", None)
         if isinstance(process, subprocess.Popen):

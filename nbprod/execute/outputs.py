@@ -8,6 +8,7 @@ on rising in ``truncated``), so the stored notebook and report stay bounded and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._papermill import PapermillNotebookClient
@@ -19,11 +20,17 @@ class BoundedClient(PapermillNotebookClient):  # type: ignore[misc]
     """papermill's notebook client with a cap on each cell's outputs."""
 
     def __init__(self, *args: Any, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
-                 **kwargs: Any) -> None:
+                 after_cells: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_output_bytes = max_output_bytes
         self.output_bytes: dict[int, int] = {}
         self.truncated: dict[int, int] = {}  # cell index -> bytes dropped
+        self.after_cells = after_cells
+
+    def papermill_execute_cells(self) -> None:
+        super().papermill_execute_cells()
+        if self.after_cells is not None:
+            self.after_cells()
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> Any:

@@ -32,6 +32,7 @@ from ..errors import InfraError
 from ..rundir import runtime_dir as runtime_dir
 from ..rundir import same_user
 from . import forkserver
+from .cap import Limits
 from .forkserver import owned, read_line
 from .preload import module_files
 
@@ -61,12 +62,19 @@ def template_key(preload: Sequence[str], env: Mapping[str, str] | None = None) -
     # mode, thread pools, backends, locale), so frozen in the template: a different value
     # needs a template started with it.
     parts += [f"{k}={v}" for k, v in startup_env(env).items()]
-    for path in [*module_files(preload), forkserver.__file__]:
+    for path in [*module_files(preload), *_template_code()]:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
         except OSError:
             parts.append(path)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _template_code() -> list[str]:
+    """The files of nbprod's own code that a template runs (its key follows them)."""
+    from . import child, spare
+
+    return [forkserver.__file__, child.__file__, spare.__file__]
 
 
 @dataclass(frozen=True)
@@ -114,13 +122,14 @@ class Template:
             return False
         return True
 
-    def ensure(self, *, wait: bool, idle: float = 900.0) -> bool:
-        """Whether the template is ready; start it if not (and wait for it if ``wait``)."""
+    def ensure(self, *, wait: bool, idle: float = 900.0, limits: Limits | None = None) -> bool:
+        """Whether the template is ready; start it if not (and wait for it if ``wait``).
+        A template started here holds the live templates to ``limits`` once it is ready."""
         if self.alive():
             return True
         with _lock(runtime_dir() / f"k-{self.key}.lock"):
             if not self.alive():
-                self._start(idle)
+                self._start(idle, limits or Limits())
         if not wait:
             return False
         deadline = time.monotonic() + START_TIMEOUT
@@ -131,7 +140,7 @@ class Template:
         raise InfraError(f"kernel template {self.key} did not start within {START_TIMEOUT:g} s",
                          hint=f"see {runtime_dir() / f'k-{self.key}.log'}")
 
-    def _start(self, idle: float) -> None:
+    def _start(self, idle: float, limits: Limits) -> None:
         if owned(self.socket_path):
             return  # starting (importing its modules) in another process's call
         digest = env_digest(dict(self.env))
@@ -142,17 +151,24 @@ class Template:
             subprocess.Popen(
                 [sys.executable, "-m", "nbprod.kernels.forkserver", "--socket",
                  str(self.socket_path), "--info", str(self.info_path), "--key", self.key,
-                 "--env-digest", digest, "--idle", str(idle), "--preload", *self.preload],
+                 "--env-digest", digest, "--idle", str(idle),
+                 "--max-templates", str(limits.templates), "--max-memory", str(limits.memory),
+                 "--preload", *self.preload],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
                 env={**env, **dict(self.env)}, start_new_session=True, close_fds=True)
         finally:
             log.close()
 
     def fork(self, *, argv: Sequence[str], cwd: str, env: dict[str, str],
-             log: str | None) -> int:
+             log: str | None, transport: str = "tcp"
+             ) -> tuple[int, dict[str, Any] | None]:
+        """A kernel for these arguments: its pid, and the connection information of the
+        spare that serves it (None: it uses the connection file in ``argv``)."""
         reply = self.request({"op": "fork", "argv": list(argv), "cwd": cwd, "env": env,
-                              "caller": os.getpid(), "log": log, "umask": _umask()})
-        return int(reply["pid"])
+                              "caller": os.getpid(), "log": log, "umask": _umask(),
+                              "transport": transport})
+        connection = reply.get("connection")
+        return int(reply["pid"]), connection if isinstance(connection, dict) else None
 
     def status(self, pid: int) -> tuple[bool, int | None]:
         """(still running, exit code if it ended and the template reaped it)."""
@@ -181,10 +197,13 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def running_templates() -> list[dict[str, Any]]:
-    """Info of every template that answers a ping (stale files are removed)."""
+def running_templates(skip: str | None = None) -> list[dict[str, Any]]:
+    """Info of every template that answers a ping (stale files are removed), but ``skip``'s;
+    with its live kernels, its last fork (``used``) and its spare kernel's pid."""
     found = []
     for info in sorted(runtime_dir().glob("k-*.json")):
+        if skip is not None and info.name == f"k-{skip}.json":
+            continue
         try:
             data = json.loads(info.read_text())
         except (OSError, ValueError):
@@ -197,7 +216,8 @@ def running_templates() -> list[dict[str, Any]]:
                 info.unlink(missing_ok=True)
                 template.socket_path.unlink(missing_ok=True)
             continue
-        found.append({**data, "kernels": ping.get("kernels", 0)})
+        found.append({**data, "kernels": ping.get("kernels", 0), "used": ping.get("used"),
+                      "spare": ping.get("spare")})
     return found
 
 

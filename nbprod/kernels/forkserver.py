@@ -29,15 +29,17 @@ import importlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ..rundir import same_user
+from .child import become_kernel
+from .spare import Spare, start_spare
 
 _STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--env-digest", default="")
     parser.add_argument("--idle", type=float, default=900.0)
+    parser.add_argument("--max-templates", type=int, default=0, help="0: no cap")
+    parser.add_argument("--max-memory", type=int, default=0, help="bytes; 0: no cap")
     parser.add_argument("--preload", nargs="*", default=[])
     args = parser.parse_args(argv)
     owner = claim(Path(args.socket))
@@ -64,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     loaded, failed = _preload(args.preload)
     gc.collect()
     gc.freeze()
-    _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
-            owner, args.env_digest).serve()
+    server = _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
+                     owner, args.env_digest)
+    server.cap = (args.max_templates, args.max_memory)
+    server.serve()
 
 
 def owner_path(socket_path: Path) -> Path:
@@ -122,8 +128,12 @@ class _Server:
         self.failed = failed
         self.children: set[int] = set()
         self.statuses: dict[int, tuple[int, float]] = {}
+        self.spare: Spare | None = None
+        self.folders: dict[int, Path] = {}  # spares' socket folders, removed when they end
         self.last_request = time.monotonic()
         self.started = time.time()
+        self.used: float | None = None  # wall time of the last fork (least recently used)
+        self.cap = (0, 0)  # (templates, bytes) to hold the live templates to; 0: no cap
 
     def serve(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -133,6 +143,7 @@ class _Server:
         listener.listen(64)
         signal.signal(signal.SIGTERM, lambda *_: self._exit(listener))
         self._write_info()
+        self._enforce_cap()
         try:
             while True:
                 self._reap()
@@ -148,10 +159,33 @@ class _Server:
             self._exit(listener)
 
     def _exit(self, listener: socket.socket) -> None:
+        if self.spare is not None:
+            self.spare.discard()
         listener.close()
         for leftover in (self.path, self.info, self.path.with_suffix(".log")):
             leftover.unlink(missing_ok=True)  # ours: we hold the owner lock until exit
         os._exit(0)
+
+    def _enforce_cap(self) -> None:
+        """Now that this template is ready (and listed), stop the least recently used
+        others beyond the cap (see :mod:`.cap`); done here, not by the caller, so templates
+        that were still starting when the caller looked are counted too."""
+        count, memory = self.cap
+        if count <= 0 and memory <= 0:
+            return
+        from .cap import Limits, enforce
+        from .client import Template, running_templates
+
+        limits = Limits(templates=count if count > 0 else 1 << 30,
+                        memory=memory if memory > 0 else 1 << 62)
+        with contextlib.suppress(Exception):  # a cap that cannot be kept must not stop us
+            enforce(limits, self.key, False, lambda: running_templates(skip=self.key),
+                    lambda t: Template(str(t["key"]), tuple(t.get("preload", []))).stop(),
+                    itself=self._itself())
+
+    def _itself(self) -> dict[str, Any]:
+        return {"key": self.key, "pid": os.getpid(), "kernels": 0, "started": self.started,
+                "used": None, "spare": None}
 
     def _write_info(self) -> None:
         data = {"pid": os.getpid(), "key": self.key, "socket": str(self.path),
@@ -162,7 +196,7 @@ class _Server:
         os.replace(tmp, self.info)
 
     def _reap(self) -> None:
-        while self.children:
+        while self.children or self.folders:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -171,6 +205,12 @@ class _Server:
             if pid == 0:
                 break
             self.children.discard(pid)
+            folder = self.folders.pop(pid, None)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            if self.spare is not None and self.spare.pid == pid:
+                self.spare.channel.close()  # it died before it was needed
+                self.spare = None
             self.statuses[pid] = (os.waitstatus_to_exitcode(status), time.monotonic())
         cutoff = time.monotonic() - _STATUS_KEEP
         for pid in [p for p, (_, at) in self.statuses.items() if at < cutoff]:
@@ -187,18 +227,20 @@ class _Server:
                 return
             op = request.get("op")
             if op == "fork":
-                pid = os.fork()
-                if pid == 0:
-                    listener.close()
-                    conn.close()
-                    os.close(self.owner)  # the lock is the template's, not its kernels'
-                    _kernel(request)  # never returns
+                self.used = time.time()
+                pid, connection = self._fork(request, conn, listener)
                 self.children.add(pid)
+                reply: dict[str, Any] = {"ok": True, "pid": pid}
+                if connection is not None:
+                    reply["connection"] = connection
                 try:
-                    _reply(conn, {"ok": True, "pid": pid})
+                    _reply(conn, reply)
                 except OSError:  # nobody will connect to this kernel: do not leave it
-                    os.kill(pid, signal.SIGKILL)
+                    _kill(pid)
                     raise
+                finally:
+                    if request.get("spare", True):
+                        self._renew_spare(request, conn, listener)
             elif op == "status":
                 self._reap()
                 pid = int(request.get("pid", 0))
@@ -206,14 +248,63 @@ class _Server:
                 _reply(conn, {"ok": True, "running": pid in self.children,
                               "exit": exited[0] if exited else None})
             elif op == "ping":
+                self._reap()  # "kernels" counts the live ones
                 _reply(conn, {"ok": True, "pid": os.getpid(), "key": self.key,
                               "preload": self.loaded, "failed": self.failed,
-                              "kernels": len(self.children), "started": self.started})
+                              "kernels": len(self.children), "started": self.started,
+                              "used": self.used,
+                              "spare": self.spare.pid if self.spare is not None else None})
             elif op == "stop":
                 _reply(conn, {"ok": True})
                 self._exit(listener)
             else:
                 _reply(conn, {"ok": False, "error": f"unknown op {op!r}"})
+
+
+    def _fork(self, request: dict[str, Any], conn: socket.socket,
+              listener: socket.socket) -> tuple[int, dict[str, Any] | None]:
+        """The kernel for ``request``: the spare if it has the request's shape, else a new
+        child; with the spare's connection information (None: the caller's file)."""
+        from .spare import shape
+
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            if spare.shape == shape(request) and spare.hand_over(request):
+                return spare.pid, spare.connection
+            spare.discard()
+        pid = os.fork()
+        if pid == 0:
+            self._close_in_child(conn, listener)
+            become_kernel(request)  # never returns
+        return pid, None
+
+    def _renew_spare(self, request: dict[str, Any], conn: socket.socket,
+                     listener: socket.socket) -> None:
+        """A spare for the next request like this one (after the reply: the caller does not
+        wait for the fork)."""
+        try:
+            spare = start_spare(request, self.key, self.path.parent,
+                                lambda: self._close_in_child(conn, listener))
+        except OSError:
+            return
+        if spare is not None:
+            self.spare = spare
+            self.folders[spare.pid] = spare.folder
+
+    def _close_in_child(self, conn: socket.socket, listener: socket.socket) -> None:
+        """In a forked child: close what is the template's (the lock is not its kernels')."""
+        listener.close()
+        conn.close()
+        os.close(self.owner)
+        if self.spare is not None:
+            self.spare.channel.close()
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # a spare's session; a new child may not have one yet
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def read_line(conn: socket.socket) -> str:
@@ -228,134 +319,6 @@ def read_line(conn: socket.socket) -> str:
 
 def _reply(conn: socket.socket, data: dict[str, Any]) -> None:
     conn.sendall((json.dumps(data) + "\n").encode())
-
-
-def _kernel(request: dict[str, Any]) -> None:
-    """In the forked child: become the caller's kernel, then exit without returning."""
-    code = 1
-    app: Any = None
-    try:
-        os.setsid()
-        for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        _redirect(request.get("log"))
-        os.environ.clear()
-        os.environ.update({k: v for k, v in request.get("env", {}).items()
-                           if k != "JPY_PARENT_PID"})
-        time.tzset()  # TZ is part of the startup environment; the C library caches it
-        os.chdir(request.get("cwd") or "/")
-        if isinstance(request.get("umask"), int):
-            os.umask(request["umask"])
-        # sys.path stays the template's (its interpreter started with the kernels' PYTHONPATH):
-        # IPKernelApp.init_path puts '' (the cwd) after the standard library, as in any kernel.
-        _reseed()
-        _watch_caller(int(request.get("caller", 0)))
-        from ipykernel.kernelapp import IPKernelApp
-
-        sys.argv = ["ipykernel_launcher", *request.get("argv", [])]
-        app = IPKernelApp.instance()
-        app.initialize(sys.argv[1:])
-        _matplotlib_inline()
-        app.start()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        _at_exit(app)
-        os._exit(code)
-
-
-def _matplotlib_inline() -> None:
-    """Hook a preloaded inline backend into this kernel's shell, as importing it here would."""
-    backend = sys.modules.get("matplotlib_inline.backend_inline")
-    if backend is not None:
-        with contextlib.suppress(Exception):
-            backend._enable_matplotlib_integration()
-
-
-def _at_exit(app: Any) -> None:
-    """What interpreter shutdown does that a notebook can see, before ``os._exit``.
-
-    ``atexit`` handlers run (the notebook's and its libraries'), and files left open are
-    flushed (an interpreter flushes them when it finalizes them). ipykernel's own handlers,
-    which only close its sockets and threads, are left out: its ``close`` stops the IOPub
-    thread, then joins the control thread, which may still be flushing output to IOPub after
-    the shutdown reply — a plain kernel then hangs until the flush times out (10 s), and is
-    killed. The garbage collector is not unfrozen: the template's objects stay untouched.
-    """
-    import atexit
-    import io
-
-    if app is not None:
-        for teardown in ("close", "cleanup_connection_file"):
-            with contextlib.suppress(Exception):
-                atexit.unregister(getattr(app, teardown))
-        with contextlib.suppress(Exception):
-            atexit.unregister(app.iopub_thread.stop)
-    with contextlib.suppress(BaseException):
-        atexit._run_exitfuncs()
-    with contextlib.suppress(BaseException):
-        for obj in gc.get_objects():
-            # ipykernel's streams send to IOPub; their output already reached the notebook
-            if isinstance(obj, io.IOBase) and not obj.closed and \
-                    not type(obj).__module__.startswith("ipykernel"):
-                with contextlib.suppress(BaseException):
-                    obj.flush()
-    for stream in (sys.__stdout__, sys.__stderr__):
-        with contextlib.suppress(Exception):
-            if stream is not None:
-                stream.flush()
-
-
-def _redirect(log: str | None) -> None:
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log else null
-    os.dup2(target, 1)
-    os.dup2(target, 2)
-    for fd in {null, target}:
-        if fd > 2:
-            os.close(fd)
-
-
-def _reseed() -> None:
-    """The template's random state is copied into every kernel: draw fresh seeds."""
-    import random
-
-    random.seed()
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed()
-
-
-def _watch_caller(caller: int) -> None:
-    """Exit when the process that asked for this kernel dies (as ipykernel's parent poller)."""
-    if caller <= 0:
-        return
-
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(caller)
-        except (OSError, AttributeError):
-            fd = None
-        while True:
-            if fd is not None:
-                ready, _, _ = select.select([fd], [], [], 5.0)
-                if ready:
-                    os._exit(1)
-            else:
-                try:
-                    os.kill(caller, 0)
-                except ProcessLookupError:
-                    os._exit(1)
-                time.sleep(0.2)
-
-    threading.Thread(target=watch, name="nbprod-caller-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

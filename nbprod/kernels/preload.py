@@ -72,7 +72,8 @@ def plan_preload(sources: Iterable[str], folder: Path | None = None) -> PreloadP
     wanted = imported_modules(sources)
     unsafe = sorted(n for n in wanted if n in UNSAFE or n.split(".")[0] in UNSAFE)
     local = _local_names(folder) if folder is not None else set()
-    installed = sorted(n for n in wanted if n not in unsafe and _installed(n)
+    roots = _install_roots()
+    installed = sorted(n for n in wanted if n not in unsafe and _installed(n, roots)
                        and (n.split(".")[0] not in local
                             or n.split(".")[0] in sys.stdlib_module_names))
     return PreloadPlan(modules=tuple(installed), unsafe=tuple(unsafe))
@@ -92,7 +93,13 @@ def _local_names(folder: Path) -> set[str]:
             if "." not in entry or entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd")}
 
 
-def _installed(name: str) -> bool:
+def _install_roots() -> tuple[str, ...]:
+    """The stdlib and site-packages folders (sysconfig works them out anew each call)."""
+    paths = sysconfig.get_paths()
+    return tuple({paths[key] for key in ("purelib", "platlib", "stdlib")})
+
+
+def _installed(name: str, roots: tuple[str, ...]) -> bool:
     """Whether the top-level package is in the stdlib or site-packages.
 
     Only the top-level name is looked up: ``find_spec("sklearn.ensemble")`` would import
@@ -108,7 +115,6 @@ def _installed(name: str) -> bool:
     if spec is None:
         return False
     origin = spec.origin or next(iter(spec.submodule_search_locations or []), "")
-    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib")}
     return any(str(origin).startswith(root) for root in roots)
 
 

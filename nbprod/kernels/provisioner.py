@@ -16,24 +16,32 @@ import os
 import select
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import List, Unicode
 
 from ..errors import InfraError, KernelNotReady
-from .client import Template
+from .client import Template, env_digest, startup_env
 
 NAME = "nbprod-fork"
 
 
-def provisioner_metadata(preload: list[str]) -> dict[str, Any]:
-    """The kernelspec metadata that selects this provisioner."""
-    return {"kernel_provisioner": {"provisioner_name": NAME, "config": {"preload": preload}}}
+def provisioner_metadata(preload: list[str],
+                         template: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The kernelspec metadata that selects this provisioner; ``template``: the key of the
+    template chosen for these modules and the digest of the startup environment it was
+    chosen for (saves working the key out again: the modules' files are looked up)."""
+    config: dict[str, Any] = {"preload": preload}
+    if template is not None:
+        config.update(key=template[0], env_digest=template[1])
+    return {"kernel_provisioner": {"provisioner_name": NAME, "config": config}}
 
 
 class ForkProvisioner(LocalProvisioner):
     preload = List(Unicode(), config=True, help="Modules the template preloads.")
+    key = Unicode("", config=True, help="The template's key, if the caller knows it.")
+    env_digest = Unicode("", config=True, help="The startup environment the key is for.")
 
     pid: int | None = None
     pidfd: int | None = None
@@ -45,14 +53,16 @@ class ForkProvisioner(LocalProvisioner):
         log = getattr(stdout, "name", None)
         env = kwargs.get("env") or dict(os.environ)
         cwd = os.path.abspath(str(kwargs.get("cwd") or os.getcwd()))
-        self.template = Template.for_modules(self.preload, env)
+        self.template = self._template(env)
         try:
             # Normally already running (nbprod chose to fork because it was); started here
             # if the kernel's environment asks for another template than nbprod expected.
             await asyncio.to_thread(self.template.ensure, wait=True)
-            self.pid = self.template.fork(argv=_kernel_arguments(cmd), cwd=cwd,
-                                          env={str(k): str(v) for k, v in env.items()},
-                                          log=log if isinstance(log, str) else None)
+            self.pid, spare = self.template.fork(
+                argv=_kernel_arguments(cmd), cwd=cwd,
+                env={str(k): str(v) for k, v in env.items()},
+                log=log if isinstance(log, str) else None,
+                transport=str(self.connection_info.get("transport", "tcp")))
         except (OSError, ValueError, InfraError) as exc:
             # KernelNotReady is a RuntimeError: how jupyter_client reports a kernel that
             # cannot start.
@@ -64,7 +74,18 @@ class ForkProvisioner(LocalProvisioner):
             self.pidfd = os.pidfd_open(self.pid)
         except OSError:
             self.pidfd = None
+        if spare is not None:
+            # A spare kernel, initialized ahead on sockets of its own: its connection
+            # information is the kernel's (jupyter_client rewrites the connection file).
+            self.connection_info = cast(Any, {**spare, "key": str(spare["key"]).encode()})
         return self.connection_info
+
+    def _template(self, env: dict[str, str]) -> Template:
+        """The template for these modules and this kernel environment."""
+        startup = startup_env(env)
+        if self.key and self.env_digest == env_digest(startup):
+            return Template(self.key, tuple(sorted(set(self.preload))), tuple(startup.items()))
+        return Template.for_modules(self.preload, env)
 
     @property
     def has_process(self) -> bool:
