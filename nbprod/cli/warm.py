@@ -61,6 +61,12 @@ def _preload() -> None:
     from ..execute.report import warm_exporter
 
     warm_exporter()
+    # nbformat compiles its schema validator on first use (0.1-0.2 s): read one notebook
+    # here, so every command that reads notebooks (run, lint, a --cache hit) finds it built.
+    from ..notebook._nbformat import nbformat
+    from ..notebook.load import parse_notebook
+
+    parse_notebook(nbformat.writes(nbformat.v4.new_notebook()), "warm-up.ipynb")
 
 
 def _serve(key: str, idle: float) -> None:
