@@ -25,6 +25,7 @@ from .config import LintConfig
 from .model import FileResult, Finding, LintContext, LintNotebook
 from .parallel import split_map
 from .ruff import RuffRun
+from .schema import schema_error
 
 # "# nbprod: noqa" alone, or followed by codes on the same line ("NBP101, NBP105").
 _NOQA = re.compile(r"#[ \t]*nbprod:[ \t]*noqa\b(?::?[ \t]*((?:[A-Z]+[0-9]+[ \t,]*)+))?")
@@ -90,7 +91,7 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
     plausible = [item for item in todo if _sound_v45(item.json)]
     ruff = _ruff(plausible, config)
     if plausible:
-        _validator(plausible[0].json)  # compiled once, before any fork
+        schema_error(plausible[0].json)  # the validators compiled once, before any fork
     checked = split_map(todo, lambda share: [_check(item, rules, context, config)
                                              for item in share],
                         then=ruff.start if config.ruff else None, workers=workers)
@@ -177,7 +178,7 @@ def _read(path: Path, root: Path) -> tuple[str, bytes, str]:
 def _parse(path: Path, shown: str, raw: bytes, data: Any) -> LintNotebook | Finding:
     """A LintNotebook, or the NBP001 finding saying why the file is not a notebook."""
     if _sound_v45(data):
-        error = _schema_error(data)
+        error = schema_error(data)
         if error is None:
             return LintNotebook.from_json(path, shown, data, len(raw))
     # Anything unusual (old versions, schema errors, broken JSON) goes through the same
@@ -203,21 +204,6 @@ def _sound_v45(data: Any) -> bool:
     return all(isinstance(c, dict) and c.get("cell_type") in _CELL_TYPES
                and isinstance(c.get("source"), (str, list))
                and isinstance(c.get("metadata"), dict) for c in cells)
-
-
-def _validator(data: Any) -> Any:
-    from ..notebook._nbformat import nbformat  # the guard against jsonschema's grammar first
-
-    return nbformat.validator.get_validator(4, data.get("nbformat_minor", 5))
-
-
-def _schema_error(data: Any) -> str | None:
-    validator = _validator(data)
-    try:
-        validator.validate(data)
-    except Exception as exc:  # fastjsonschema and jsonschema raise different classes
-        return str(exc)
-    return None
 
 
 def _run_rules(notebook: LintNotebook, rules: RuleSet,
