@@ -80,6 +80,7 @@ unit: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
 	$(PY) bench/lint.py
+	$(PY) bench/listing.py
 	$(PY) bench/test_notebooks.py
 	$(PY) bench/sweep.py
 	$(PY) bench/run_cost.py

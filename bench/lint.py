@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import random
 import shutil
 import statistics
@@ -140,7 +141,7 @@ def main() -> None:
                 timed(cmd, work)  # warms caches (warm case) and checks both tools run
         size = sum(p.stat().st_size for p in (work / "notebooks").iterdir()) / 1e6
         print(f"{args.notebooks} notebooks ({size:.1f} MB), medians of {args.repeat} "
-              "whole-process runs")
+              f"whole-process runs (load average {os.getloadavg()[0]:.2f})")
         print(f"{'case':<6} {'ruff check (s)':>15} {'nbprod lint (s)':>16} {'ratio':>7}")
         for case, commands in cases.items():
             samples: dict[str, list[float]] = {name: [] for name in commands}

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..notebook import GivenValue, read_parameter_file
     from .compare import Change, RunDiff, diff_runs
     from .project import Project, RunDefaults, open_project
+    from .runlist import iter_runs, runs_json
     from .runs import (
         RunObserver,
         RunRequest,
@@ -37,14 +38,15 @@ _EXPORTS = {
     "RunObserver": ".runs", "RunRequest": ".runs", "get_run": ".runs", "list_runs": ".runs",
     "run_notebook": ".runs", "verify_artifacts": ".runs", "checks_for": ".runs",
     "list_checks": ".runs",
+    "iter_runs": ".runlist", "runs_json": ".runlist",
     "profiles_for": ".profiles", "verdicts_for_run": ".monitoring",
     "list_verdicts": ".monitoring", "list_alerts": ".alerting",
 }
 
 __all__ = [
     "Change", "GivenValue", "Project", "RunDefaults", "RunDiff", "RunObserver", "RunRequest",
-    "checks_for", "diff_runs", "get_run", "list_checks", "list_runs", "open_project",
-    "read_parameter_file", "run_notebook", "verify_artifacts",
+    "checks_for", "diff_runs", "get_run", "iter_runs", "list_checks", "list_runs", "open_project",
+    "read_parameter_file", "run_notebook", "runs_json", "verify_artifacts",
 ]
 
 

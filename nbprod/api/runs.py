@@ -460,15 +460,9 @@ def get_run(project: Project, ref: str) -> RunRecord:
 def list_runs(project: Project, *, notebook: str | None = None, state: str | None = None,
               last: int | None = None) -> list[RunRecord]:
     """Runs, newest first; runs whose runner vanished are reported ``lost``."""
-    project.reap_lost()
-    if notebook:
-        try:
-            path, _ = project.resolve_notebook(notebook)
-            notebook = project.relative(path)
-        except InvalidInput:
-            pass  # filter by the text given (a notebook that no longer exists)
-    return [_located(project, r) for r in project.registry.list_runs(
-        notebook=notebook, state=state, limit=last)]
+    from .runlist import iter_runs
+
+    return list(iter_runs(project, notebook=notebook, state=state, last=last))
 
 
 def verify_artifacts(project: Project, record: RunRecord) -> ArtifactsCorrupt | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,6 +41,33 @@ def project(resolved: Settings | None = None) -> Project:
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def print_json_lines(lines: Iterable[bytes], batch: int = 500) -> None:
+    """A JSON array of already encoded items, one a line, printed ``batch`` lines at a time
+    as they come (100,000 runs do not wait for the last to be read)."""
+    pending: list[bytes] = []
+    opened = False
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= batch:
+            click.echo((b",\n" if opened else b"[\n") + b",\n".join(pending), nl=False)
+            opened, pending = True, []
+    if not opened:
+        click.echo(b"[\n" + b",\n".join(pending) + b"\n]" if pending else b"[]")
+    else:
+        click.echo(b"".join(b",\n" + line for line in pending) + b"\n]")
+
+
+def json_bytes(item: Any) -> bytes:
+    """``json.dumps(item, default=str)``, compact, UTF-8, fast (orjson where it can)."""
+    import orjson
+
+    try:
+        return orjson.dumps(item, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME
+                            | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except TypeError:  # an integer past 64 bits, a key that is not a string: what json does
+        return json.dumps(item, default=str).encode()
 
 
 def exit_code(record: RunRecord) -> int:

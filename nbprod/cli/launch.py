@@ -55,11 +55,15 @@ def _wanted(argv: list[str]) -> bool:
 
 def warm_key() -> str:
     """Changes when nbprod's code, the interpreter or the installed distributions change."""
-    package = Path(__file__).resolve().parent.parent
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     parts = [sys.executable, sys.version]
-    for path in sorted(package.rglob("*.py")):
-        with contextlib.suppress(OSError):
-            parts.append(f"{path}:{path.stat().st_mtime_ns}")
+    for folder, dirs, files in os.walk(package):  # os.walk: a third of rglob's time
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
     for entry in sys.path:
         if "site-packages" in entry or "dist-packages" in entry:
             with contextlib.suppress(OSError):

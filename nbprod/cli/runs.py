@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import api
-from .common import json_option, print_json, project
+from .common import json_bytes, json_option, print_json, print_json_lines, project
 from .monitorrender import profiles_block, verdict_lines
 from .render import checks_table, console, diff_table, run_summary, runs_table
 
@@ -31,12 +31,17 @@ def runs_command(notebook: str | None, state: str | None, last: int, show_all: b
             from ..api.sweep import sweep_runs
 
             records = sweep_runs(proj, sweep_id)
+        elif as_json:  # streamed: the first runs print while the rest are read
+            print_json_lines(api.runs_json(proj, notebook=notebook, state=state,
+                                           last=None if show_all else last))
+            return 0
         else:
-            records = api.list_runs(proj, notebook=notebook, state=state,
-                                    last=None if show_all else last)
+            records = list(api.iter_runs(proj, notebook=notebook, state=state,
+                                         last=None if show_all else last))
     if as_json:
-        print_json([r.to_json() for r in records])
-    elif not records:
+        print_json_lines(json_bytes(r.to_json()) for r in records)
+        return 0
+    if not records:
         console(stderr=True).print("no runs yet: `nbprod run NOTEBOOK` makes one")
     else:
         console().print(runs_table(records))

@@ -61,6 +61,15 @@ def _preload() -> None:
     from ..execute.report import warm_exporter
 
     warm_exporter()
+    # nbformat compiles its schema validators on first use (0.1-0.3 s): read one notebook
+    # here, so every command that reads notebooks (run, lint, a --cache hit) finds them built.
+    from ..notebook._nbformat import nbformat
+    from ..notebook.load import parse_notebook
+
+    parse_notebook(nbformat.writes(nbformat.v4.new_notebook()), "warm-up.ipynb")
+    from ..lint.schema import schema_error
+
+    schema_error(nbformat.v4.new_notebook())  # and lint's own (per cell type)
 
 
 def _serve(key: str, idle: float) -> None:

@@ -23,7 +23,9 @@ from .cache import LintCache
 from .catalog import RuleSet
 from .config import LintConfig
 from .model import FileResult, Finding, LintContext, LintNotebook
+from .parallel import split_map
 from .ruff import RuffRun
+from .schema import schema_error
 
 # "# nbprod: noqa" alone, or followed by codes on the same line ("NBP101, NBP105").
 _NOQA = re.compile(r"#[ \t]*nbprod:[ \t]*noqa\b(?::?[ \t]*((?:[A-Z]+[0-9]+[ \t,]*)+))?")
@@ -69,43 +71,92 @@ def discover(paths: Sequence[Path], config: LintConfig) -> list[Path]:
 
 
 def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: RuleSet,
-               context: LintContext, cache: LintCache | None = None) -> LintReport:
-    """Lint ``files`` (absolute paths); findings name them relative to ``root``."""
+               context: LintContext, cache: LintCache | None = None,
+               workers: int | None = None) -> LintReport:
+    """Lint ``files`` (absolute paths); findings name them relative to ``root``.
+
+    Each notebook's JSON is read once; checking the notebooks not in the cache (schema,
+    rules, ``noqa`` comments, version) is shared between ``workers`` processes (default: one
+    per core) while ruff runs over them in the background.
+    """
     loaded = [_read(path, root) for path in files]
     results: dict[str, FileResult] = {}
-    todo: list[tuple[str, bytes, str]] = []
+    todo: list[_Todo] = []
     for shown, data, sha in loaded:
         hit = cache.get(sha, shown) if cache is not None else None
         if hit is not None:
             results[shown] = hit
         else:
-            todo.append((shown, data, sha))
-    parsed: list[tuple[str, str, LintNotebook | Finding]] = [
-        (shown, sha, _parse(root / shown if not Path(shown).is_absolute() else Path(shown),
-                            shown, data)) for shown, data, sha in todo]
-    valid = {shown: nb for shown, _sha, nb in parsed if isinstance(nb, LintNotebook)}
-    ruff = RuffRun(paths=[nb.path for nb in valid.values()], select=config.ruff_select,
-                   shown={str(nb.path.resolve()): shown for shown, nb in valid.items()})
-    if config.ruff:
-        ruff.start()
-    own: dict[str, list[Finding]] = {}
-    for shown, _sha, nb in parsed:
-        own[shown] = [nb] if isinstance(nb, Finding) else list(_run_rules(nb, rules, context))
+            todo.append(_Todo(shown, _path(root, shown), sha, data, _loads(data)))
+    plausible = [item for item in todo if _sound_v45(item.json)]
+    ruff = _ruff(plausible, config)
+    if plausible:
+        schema_error(plausible[0].json)  # the validators compiled once, before any fork
+    checked = split_map(todo, lambda share: [_check(item, rules, context, config)
+                                             for item in share],
+                        then=ruff.start if config.ruff else None, workers=workers)
     python = ruff.result() if config.ruff else {}
-    for shown, sha, nb in parsed:
-        findings = own[shown] + python.get(shown, [])
-        if isinstance(nb, LintNotebook):
-            findings = _filter(findings, nb, config)
-            version = notebook_version(nb.data)
-        else:  # a malformed notebook: settings apply, noqa comments cannot be read
-            findings = _filter(findings, None, config)
-            version = None
-        result = FileResult(shown, sha, version, tuple(sorted(findings, key=_order)))
-        results[shown] = result
+    sent = {item.shown for item in plausible}
+    late = [item for item, done in zip(todo, checked, strict=True)
+            if done.version is not None and item.shown not in sent]
+    if late and config.ruff:  # read only after an upgrade (an old nbformat): rare
+        python.update(_ruff(late, config).start().result())
+    for done in checked:
+        findings = done.own + (python.get(done.shown, []) if done.version is not None else [])
+        findings = _filter(findings, done.noqa, config)
+        result = FileResult(done.shown, done.sha, done.version,
+                            tuple(sorted(findings, key=_order)))
+        results[done.shown] = result
         if cache is not None:
             cache.put(result)
     ordered = [results[shown] for shown, _data, _sha in loaded]
     return LintReport(files=tuple(ordered), config=config)
+
+
+@dataclass(frozen=True)
+class _Todo:
+    shown: str
+    path: Path
+    sha: str
+    raw: bytes
+    json: Any  # the decoded JSON, or None if it is not JSON
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One notebook checked (what a worker sends back): the rules' findings, the noqa
+    comments, and the version (None: not a notebook, ``own`` says why)."""
+
+    shown: str
+    sha: str
+    own: list[Finding]
+    noqa: dict[int, set[str]] | None
+    version: str | None
+
+
+def _check(item: _Todo, rules: RuleSet, context: LintContext,
+           config: LintConfig) -> _Checked:
+    notebook = _parse(item.path, item.shown, item.raw, item.json)
+    if isinstance(notebook, Finding):  # settings apply, noqa comments cannot be read
+        return _Checked(item.shown, item.sha, [notebook], None, None)
+    own = list(_run_rules(notebook, rules, context))
+    return _Checked(item.shown, item.sha, own, _noqa(notebook), notebook_version(notebook.data))
+
+
+def _ruff(items: Sequence[_Todo], config: LintConfig) -> RuffRun:
+    return RuffRun(paths=[item.path for item in items], select=config.ruff_select,
+                   shown={str(item.path.resolve()): item.shown for item in items})
+
+
+def _path(root: Path, shown: str) -> Path:
+    return Path(shown) if Path(shown).is_absolute() else root / shown
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _order(item: Finding) -> tuple[Any, ...]:
@@ -124,14 +175,10 @@ def _read(path: Path, root: Path) -> tuple[str, bytes, str]:
     return shown, data, hashlib.sha256(data).hexdigest()
 
 
-def _parse(path: Path, shown: str, raw: bytes) -> LintNotebook | Finding:
+def _parse(path: Path, shown: str, raw: bytes, data: Any) -> LintNotebook | Finding:
     """A LintNotebook, or the NBP001 finding saying why the file is not a notebook."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
     if _sound_v45(data):
-        error = _schema_error(data)
+        error = schema_error(data)
         if error is None:
             return LintNotebook.from_json(path, shown, data, len(raw))
     # Anything unusual (old versions, schema errors, broken JSON) goes through the same
@@ -159,27 +206,17 @@ def _sound_v45(data: Any) -> bool:
                and isinstance(c.get("metadata"), dict) for c in cells)
 
 
-def _schema_error(data: Any) -> str | None:
-    from ..notebook._nbformat import nbformat  # the guard against jsonschema's grammar first
-
-    validator = nbformat.validator.get_validator(4, data.get("nbformat_minor", 5))
-    try:
-        validator.validate(data)
-    except Exception as exc:  # fastjsonschema and jsonschema raise different classes
-        return str(exc)
-    return None
-
-
 def _run_rules(notebook: LintNotebook, rules: RuleSet,
                context: LintContext) -> Iterable[Finding]:
     for rule in rules:
         yield from rule.check(notebook, context)
 
 
-def _filter(findings: list[Finding], notebook: LintNotebook | None,
+def _filter(findings: list[Finding], noqa: dict[int, set[str]] | None,
             config: LintConfig) -> list[Finding]:
-    """Apply select/ignore, per-file ignores, severity overrides and ``# nbprod: noqa``."""
-    noqa = _noqa(notebook) if notebook is not None else {}
+    """Apply select/ignore, per-file ignores, severity overrides and ``# nbprod: noqa``
+    (``noqa``: cell index -> codes silenced there; None for a file that is not a notebook)."""
+    noqa = noqa or {}
     anywhere = set().union(*noqa.values()) if noqa else set()
     kept = []
     for item in findings:

@@ -66,8 +66,12 @@ def _ruff(paths: Sequence[Path], select: Sequence[str],
         raise InfraError(f"ruff failed (exit {proc.returncode}): "
                          f"{proc.stderr.strip().splitlines()[-1:] or ''}")
     findings: dict[str, list[Finding]] = {}
+    names: dict[str, str] = {}  # ruff's file name -> shown (resolved once per file, not finding)
     for item in json.loads(proc.stdout or "[]"):
-        path = shown.get(str(Path(item["filename"]).resolve()), item["filename"])
+        filename = item["filename"]
+        path = names.get(filename)
+        if path is None:
+            path = names[filename] = shown.get(str(Path(filename).resolve()), filename)
         code = item.get("code") or "E999"
         if code == "invalid-syntax":
             code = "E999"

@@ -10,17 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Engine
 
 from ..errors import NotFound
 from ..records import (
-    ArtifactRef,
     Failure,
-    Lineage,
     ProfileRecord,
     RunnerIdentity,
     RunRecord,
@@ -30,10 +28,12 @@ from . import db, listing
 from .checks import CheckStore
 from .jobs import JobStore
 from .monitor import MonitorStore, insert_profiles
+from .rows import Locate, RowReader
 from .schema import environments, run_artifacts, run_values, runs
 
 # `nbprod show latest`, `nbprod diff latest~1 latest`: run ids start with a digit, never clash.
 _LATEST = re.compile(r"latest(?:~(\d{1,6}))?")
+_T = TypeVar("_T")
 
 
 class Registry:
@@ -239,12 +239,55 @@ class Registry:
 
     def list_runs(self, *, notebook: str | None = None, state: str | None = None,
                   limit: int | None = None, run_ids: Iterable[str] | None = None,
-                  sweep_id: str | None = None) -> list[RunRecord]:
-        """Runs, newest first, with their values and artifacts."""
-        query = _filtered(sa.select(runs), notebook=notebook, state=state, run_ids=run_ids,
-                          sweep_id=sweep_id, limit=limit)
+                  sweep_id: str | None = None, locate: Locate | None = None
+                  ) -> list[RunRecord]:
+        """Runs, newest first, with their values and artifacts (``locate`` turns an artifact's
+        store key into its location; without it the location is the key)."""
         with db.reading(self.engine, self.url) as conn:
-            return _records(conn, query)
+            reader = RowReader(conn)
+            return reader.records(_filtered(
+                reader.runs_query(), notebook=notebook, state=state, run_ids=run_ids,
+                sweep_id=sweep_id, limit=limit), locate)
+
+    def iter_runs(self, *, notebook: str | None = None, state: str | None = None,
+                  limit: int | None = None, locate: Locate | None = None,
+                  page: int = 500) -> Iterator[RunRecord]:
+        """The runs :meth:`list_runs` returns, read ``page`` at a time (after the last run id
+        seen) in one snapshot: the first arrive at once and memory holds one page."""
+        for records in self._pages(RowReader.records, lambda r: r.run_id, notebook=notebook,
+                                   state=state, limit=limit, locate=locate, page=page):
+            yield from records
+
+    def iter_run_json(self, *, notebook: str | None = None, state: str | None = None,
+                      limit: int | None = None, locate: Locate | None = None,
+                      page: int = 500) -> Iterator[bytes]:
+        """:meth:`iter_runs`, each run as the JSON of its ``to_json()`` (built without the
+        records: listing 100,000 runs as JSON takes seconds)."""
+        for lines in self._pages(RowReader.json_lines, lambda pair: pair[0], notebook=notebook,
+                                 state=state, limit=limit, locate=locate, page=page):
+            for _run_id, line in lines:
+                yield line
+
+    def _pages(self, build: Callable[..., list[_T]], run_id: Callable[[_T], str], *,
+               notebook: str | None, state: str | None, limit: int | None,
+               locate: Locate | None, page: int) -> Iterator[list[_T]]:
+        """Pages of what ``build`` makes of the runs, newest first; the next page starts
+        after the ``run_id`` of the last item."""
+        with db.reading(self.engine, self.url) as conn:
+            reader = RowReader(conn)
+            before: str | None = None
+            while limit is None or limit > 0:
+                size = page if limit is None else min(page, limit)
+                query = _filtered(reader.runs_query(), notebook=notebook, state=state,
+                                  limit=size)
+                if before is not None:
+                    query = query.where(runs.c.run_id < before)
+                built = build(reader, query, locate, contiguous=not (notebook or state))
+                yield built
+                if len(built) < size:
+                    return
+                before = run_id(built[-1])
+                limit = None if limit is None else limit - len(built)
 
     def page_runs(self, filters: Mapping[str, str | None], *, before: str | None = None,
                   after: str | None = None, limit: int = 50
@@ -255,7 +298,8 @@ class Registry:
             page = listing.page_ids(conn, filters, before=before, after=after, limit=limit)
             if not page.run_ids:
                 return [], page
-            return _records(conn, _filtered(sa.select(runs), run_ids=page.run_ids)), page
+            reader = RowReader(conn)
+            return reader.records(_filtered(reader.runs_query(), run_ids=page.run_ids)), page
 
     def distinct(self, column: str) -> list[str]:
         """Distinct notebooks or users that have runs, sorted."""
@@ -296,45 +340,6 @@ def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str 
     if limit:
         query = query.limit(limit)
     return query
-
-
-def _records(conn: Connection, query: sa.Select[Any]) -> list[RunRecord]:
-    """The runs ``query`` selects, with their values and artifacts."""
-    rows = conn.execute(query).all()
-    ids = [r.run_id for r in rows]
-    values = _grouped(conn, run_values, ids)
-    artifacts = _grouped(conn, run_artifacts, ids)
-    return [_record(row, values.get(row.run_id, []), artifacts.get(row.run_id, []))
-            for row in rows]
-
-
-def _grouped(conn: Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row[Any]]]:
-    grouped: dict[str, list[Row[Any]]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for row in conn.execute(sa.select(table).where(table.c.run_id.in_(chunk))
-                                .order_by(table.c.run_id, table.c.name)):
-            grouped.setdefault(row.run_id, []).append(row)
-    return grouped
-
-
-def _record(row: Row[Any], values: list[Row[Any]], artifacts: list[Row[Any]]) -> RunRecord:
-    return RunRecord(
-        run_id=row.run_id, notebook=row.notebook, notebook_version=row.notebook_version,
-        state=row.state, started_at=db.aware(row.started_at) if row.started_at else utcnow(),
-        ended_at=db.aware(row.ended_at) if row.ended_at else None,
-        failure=Failure.from_json(row.failure) if row.failure else None,
-        parameters=dict(row.parameters or {}), contract=list(row.contract or []),
-        values={v.name: v.value for v in values},
-        artifacts=tuple(ArtifactRef(name=a.name, location=a.key, sha256=a.sha256, size=a.size)
-                        for a in artifacts),
-        lineage=Lineage(git_commit=row.git_commit, git_dirty=row.git_dirty,
-                        environment_digest=row.environment_digest, python=row.python,
-                        input_digests=dict(row.input_digests or {}), kernel=row.kernel,
-                        user=row.user, host=row.host, runner_pid=row.runner_pid,
-                        upstream=dict(row.upstream or {})),
-        note=row.note, job_run_id=row.job_run_id, step=row.step, sweep_id=row.sweep_id,
-        point=row.point, run_key=row.run_key)
 
 
 def _number(value: Any) -> float | None:

@@ -19,6 +19,9 @@ from typing import Protocol, runtime_checkable
 from ..errors import IntegrityError, StoreError
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+# The whole key at once (the common, valid case: one match, no split): segments as _SEGMENT
+# allows, none of them "." or "..".
+_KEY = re.compile(r"(?!\.\.?(?:/|$))[A-Za-z0-9._-]+(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._-]+)*")
 MAX_KEY_LENGTH = 512
 
 
@@ -67,6 +70,8 @@ class Store(Protocol):
 
 def check_key(key: str) -> str:
     """Return ``key`` if every segment is allowlisted, else raise StoreError."""
+    if len(key) <= MAX_KEY_LENGTH and _KEY.fullmatch(key):
+        return key
     if not key or len(key) > MAX_KEY_LENGTH:
         raise StoreError(f"artifact name {key[:80]!r} is empty or too long")
     for segment in key.split("/"):

@@ -1,0 +1,70 @@
+"""A cold lint shares its notebooks between processes (lint/parallel.py): the findings are the
+same, in the same order, on one core or several, and a child that dies costs only time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbprod.lint.catalog import RuleSet
+from nbprod.lint.config import LintConfig
+from nbprod.lint.engine import discover, lint_files
+from nbprod.lint.model import LintContext
+from nbprod.lint.parallel import split_map
+
+DATA = Path(__file__).parents[1] / "data" / "lint"
+
+
+def _folder(root: Path) -> list[Path]:
+    """Every lint fixture three times over (broken, v4.4, ruff findings, clean), and a
+    notebook in nbformat 3, which only the upgrading reader accepts."""
+    for copy in range(3):
+        for notebook in sorted(DATA.rglob("*.ipynb")):
+            target = root / f"c{copy}" / notebook.relative_to(DATA)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(notebook, target)
+    old = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[
+        nbformat.v3.new_code_cell(input="import os\nprint(undefined_name)")])])
+    (root / "v3.ipynb").write_text(nbformat.v3.writes_json(old))
+    return discover([root], LintConfig())
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_findings_do_not_depend_on_the_number_of_processes(tmp_path: Path,
+                                                           workers: int) -> None:
+    files = _folder(tmp_path)
+    assert len(files) > 3 * 16
+    rules = RuleSet.from_entry_points()
+    context = LintContext(installed_kernels=frozenset({"python3"}))
+
+    one = lint_files(files, root=tmp_path, config=LintConfig(), rules=rules, context=context,
+                     workers=1)
+    many = lint_files(files, root=tmp_path, config=LintConfig(), rules=rules, context=context,
+                      workers=workers)
+
+    assert many == one
+    codes = {f.code for f in one.findings}
+    assert {"NBP001", "F821"} <= codes
+    # ruff reads nbformat 4 only: the upgraded v3 notebook gets its E999, as before
+    assert any(f.path == "v3.ipynb" and f.code == "E999" for f in one.findings)
+
+
+def _dies_in_a_child(share: Sequence[int], parent: int = os.getpid()) -> list[int]:
+    if os.getpid() != parent:
+        os._exit(3)
+    return [n * n for n in share]
+
+
+def test_a_child_that_dies_has_its_share_done_here() -> None:
+    started: list[bool] = []
+
+    squares = split_map(list(range(100)), _dies_in_a_child, then=lambda: started.append(True),
+                        workers=2)
+
+    assert squares == [n * n for n in range(100)]
+    assert started == [True]

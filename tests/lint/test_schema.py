@@ -1,0 +1,67 @@
+"""lint/schema.py gives nbformat's answer (valid or not) on notebooks broken in many ways."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbprod.lint.schema import schema_error, validator
+
+DATA = Path(__file__).parents[1] / "data" / "lint"
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _cells(nb: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [c for c in nb["cells"] if c["cell_type"] == kind] or nb["cells"][:1]
+
+
+MUTATIONS: dict[str, Mutation] = {
+    "as is": lambda nb: None,
+    "code cell without outputs": lambda nb: _cells(nb, "code")[0].pop("outputs", None),
+    "execution_count a string": lambda nb: _cells(nb, "code")[0].update(execution_count="x"),
+    "unknown cell field": lambda nb: nb["cells"][-1].update(colour="red"),
+    "outputs a dict": lambda nb: _cells(nb, "code")[0].update(outputs={}),
+    "metadata a list": lambda nb: nb["cells"][0].update(metadata=[]),
+    "unknown top-level field": lambda nb: nb.update(extra=1),
+    "bad cell id": lambda nb: nb["cells"][0].update(id="not ok!"),
+    "no cell id": lambda nb: nb["cells"][0].pop("id", None),
+    "markdown with outputs": lambda nb: _cells(nb, "markdown")[0].update(outputs=[]),
+    "raw source a number": lambda nb: nb["cells"][0].update(source=3),
+    "stream output without name": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "stream", "text": "x"}]),
+    "unknown output type": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "weird"}]),
+    "minor 4 keeps ids": lambda nb: nb.update(nbformat_minor=4),
+    "kernelspec without name": lambda nb: nb["metadata"].update(kernelspec={"x": 1}),
+}
+
+
+def _notebooks() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(DATA.rglob("*.ipynb")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("nbformat") == 4 and data.get("cells"):
+            yield path.name, data
+
+
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_same_answer_as_nbformat(mutation: str) -> None:
+    checked = 0
+    for name, original in _notebooks():
+        notebook = copy.deepcopy(original)
+        MUTATIONS[mutation](notebook)
+        try:
+            validator(notebook.get("nbformat_minor", 5)).validate(notebook)
+            expected = True
+        except Exception:
+            expected = False
+        assert (schema_error(notebook) is None) is expected, (name, mutation)
+        checked += 1
+    assert checked >= 10
