@@ -119,10 +119,13 @@ def _second_user(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
 
 @contextlib.contextmanager
 def _reachable_interpreter() -> Iterator[None]:
-    """Let other users reach this interpreter (a pyenv Python under /root, say): add o+x to
-    each folder above it that lacks it, for the test's duration."""
+    """Let other users reach this interpreter (a pyenv Python under /root, say) and the
+    virtualenv it runs in (a clone in a private temporary folder, say): add o+x to each folder
+    above either that lacks it, for the test's duration."""
     changed = []
-    for folder in Path(os.path.realpath(sys.executable)).parents:
+    folders = {*Path(os.path.realpath(sys.executable)).parents,
+               *Path(os.path.abspath(sys.executable)).parents, *ROOT.parents}
+    for folder in sorted(folders):
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
             folder.chmod(mode | stat.S_IXOTH)
