@@ -42,6 +42,19 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+
+def format_duration(seconds: float) -> str:
+    """A run's duration as the CLI and the dashboard show it: ``4.2 s``, ``3 min 07 s``,
+    ``1 h 05 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 @dataclass(frozen=True)
 class RunnerIdentity:
     """The process that executes a run, to tell a live runner from a vanished one."""

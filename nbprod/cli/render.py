@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import RunDiff
-from ..records import CheckRecord, RunRecord
+from ..records import CheckRecord, RunRecord, format_duration
 
 _STATE_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "lost": "magenta"}
 
@@ -24,15 +24,7 @@ def console(stderr: bool = False) -> Console:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {sec:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return "-" if seconds is None else format_duration(seconds)
 
 
 def ago(when: dt.datetime, now: dt.datetime | None = None) -> str:

@@ -10,19 +10,13 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..records import format_duration
+
 NONE = "\N{EN DASH}"  # what an empty cell shows
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return NONE
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {sec:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return NONE if seconds is None else format_duration(seconds)
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
