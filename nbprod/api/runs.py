@@ -228,7 +228,10 @@ class _Runner:
         self.work.mkdir(parents=True, exist_ok=True)
         try:
             result = self._execute()
-            self._finish(result, renderer)
+            try:
+                self._finish(result, renderer)
+            finally:
+                result.finish()  # the kernel has ended before the run returns
         except IntegrityError as exc:
             # An earlier step's file no longer matches its record: nothing ran; this run is
             # a failed one (infra, naming the file), returned like any other failure.
@@ -277,7 +280,7 @@ class _Runner:
                 shutdown_timeout=defaults.shutdown_timeout,
                 kernel_log=self.work / "kernel.log", preload=choice.preload,
                 template=choice.template,
-                autosave=self._autosave),
+                autosave=self._autosave, defer_stop=True),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
     def _autosave(self, node: Any) -> None:
@@ -332,6 +335,13 @@ class _Runner:
             raise
         except Exception as exc:  # nbconvert failed on this notebook: the run still counts
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
+        # The kernel was asked to shut down when its last cell finished and exits while the
+        # notebook and report are stored; the files it wrote are complete once it has ended
+        # (its atexit handlers run and open files flushed). Values and profiles were written
+        # (closed) by nbprod.record and nbprod.profile while the cells ran.
+        _phase(self.observer, "shutdown")
+        result.finish()
+        _phase(self.observer, "store")
         log = self.work / "kernel.log"
         if failure is not None and log.is_file() and log.stat().st_size:
             if secrets.values:

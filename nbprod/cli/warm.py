@@ -70,6 +70,9 @@ def _preload() -> None:
     from ..lint.schema import schema_error
 
     schema_error(nbformat.v4.new_notebook())  # and lint's own (per cell type)
+    from ..execute.outputs import output_node
+
+    output_node({"header": {"msg_type": "stream"}, "content": {"name": "stdout", "text": ""}})
 
 
 def _serve(key: str, idle: float) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import shutil
 import tempfile
 import threading
@@ -77,6 +78,14 @@ class ExecutionRequest:
     autosave: Callable[[Any], None] | None = None
     autosave_every: float = 5.0
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES  # per cell; the rest is dropped, noted
+    # After a run without failure, only ask the kernel to shut down and return at once:
+    # the caller calls the result's ``finish`` (which waits for the kernel's exit, kills
+    # what is left of its process group and reaps it) before it reads files the notebook
+    # wrote, and always before it returns. A failed run's kernel is stopped here.
+    defer_stop: bool = False
+
+
+def _nothing() -> None: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class ExecutionResult:
     node: Any  # the executed notebook (NotebookNode)
     failure: Failure | None
     note: str | None = None
+    # Waits for the kernel to end (see ExecutionRequest.defer_stop); safe to call twice.
+    finish: Callable[[], None] = _nothing
 
 
 class _Manager(NotebookExecutionManager):  # type: ignore[misc]
@@ -157,7 +168,17 @@ class _Manager(NotebookExecutionManager):  # type: ignore[misc]
         self.exception_index = cell_index
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-        super().cell_complete(cell, cell_index, **kwargs)
+        # papermill's own, without dateutil's parser (1-2 ms a cell) for the start time it
+        # wrote itself with isoformat(); the same metadata (tests/unit/test_engine_meta.py)
+        end_time = self.now()
+        meta = cell.metadata.papermill
+        meta["end_time"] = end_time.isoformat()
+        if meta.get("start_time"):
+            start = dt.datetime.fromisoformat(meta["start_time"])
+            meta["duration"] = (end_time - start).total_seconds()
+        if meta["status"] != self.FAILED:
+            meta["status"] = self.COMPLETED
+        self.save()
         if self.observer is not None and cell_index is not None:
             self.observer.cell_finished(cell_index, len(self.nb.cells))
 
@@ -247,8 +268,10 @@ def _attempt(request: ExecutionRequest,
         run_timer.cancel()
         if run_timer.fired:  # whatever the kernel did once interrupted and killed
             failure, retriable = _timeout(manager, request, whole_run=True), False
-        _stop_kernel(client, km, graceful=failure is None, wait=request.shutdown_timeout)
-        shutil.rmtree(sockets, ignore_errors=True)
+        finish = _stop_kernel(client, km, graceful=failure is None,
+                              wait=request.shutdown_timeout, sockets=sockets)
+        if failure is not None or not request.defer_stop:
+            finish()
         manager.autosave = None  # the runner stores the finished notebook itself
         manager.stop_autosave()
         manager.notebook_complete()
@@ -256,8 +279,8 @@ def _attempt(request: ExecutionRequest,
             log.close()
     if failure is not None:
         _mark_failure(node, request.notebook, manager, failure)
-    note = _join(note, client.truncation_note(request.notebook.input_index))
-    return ExecutionResult(node=node, failure=failure, note=note), retriable
+    note = _join(note, client.dropped_note(request.notebook.input_index))
+    return ExecutionResult(node=node, failure=failure, note=note, finish=finish), retriable
 
 
 # IPython keeps the run's input history in memory, not in ~/.ipython's history database: a
@@ -302,7 +325,9 @@ class _RunTimer:
 
 
 def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool,
-                 wait: float) -> None:
+                 wait: float, sockets: Path) -> Callable[[], None]:
+    """Begin stopping the kernel (a shutdown request if ``graceful``, else an interrupt);
+    the returned call, once, waits up to ``wait`` for it to end, then kills its group."""
     from jupyter_core.utils import run_sync
 
     kc = getattr(client, "kc", None)
@@ -314,9 +339,21 @@ def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool,
         import signal
 
         km.signal_group(signal.SIGINT)  # interrupt first, then kill (below)
+    asked = False
     with contextlib.suppress(Exception):
-        run_sync(km.stop)(graceful=graceful, wait=wait)
-    km.kill_group()
+        asked = run_sync(km.begin_stop)(graceful=graceful)
+    done: list[bool] = []
+
+    def finish() -> None:
+        if done:
+            return
+        done.append(True)
+        with contextlib.suppress(Exception):
+            run_sync(km.end_stop)(wait=wait, asked=asked)
+        km.kill_group()
+        shutil.rmtree(sockets, ignore_errors=True)
+
+    return finish
 
 
 def _cell_outcome(manager: _Manager,

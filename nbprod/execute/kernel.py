@@ -8,9 +8,9 @@ runner itself dies, ipykernel's parent poller ends the kernel (``JPY_PARENT_PID`
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import time
@@ -108,15 +108,25 @@ class SupervisedKernelManager(AsyncKernelManager):
     async def stop(self, *, graceful: bool, wait: float) -> None:
         """End the kernel: a shutdown request first if ``graceful``, then SIGKILL the group.
 
-        Polls every 10 ms rather than jupyter_client's 100 ms, and never waits longer than
-        ``wait`` for a kernel that ignores the request.
+        Never waits longer than ``wait`` for a kernel that ignores the request.
         """
+        await self.end_stop(wait=wait, asked=await self.begin_stop(graceful=graceful))
+
+    async def begin_stop(self, *, graceful: bool) -> bool:
+        """Send the kernel a shutdown request if ``graceful`` (whether it was sent). The
+        kernel then runs its exit (``atexit`` handlers, open files flushed) by itself while
+        the caller does other work; :meth:`end_stop` waits for it."""
         if self.has_kernel and graceful and await self.is_alive():
             with contextlib.suppress(Exception):
                 await self.request_shutdown()
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline and await self.is_alive():
-                    await asyncio.sleep(_POLL)
+                return True
+        return False
+
+    async def end_stop(self, *, wait: float, asked: bool) -> None:
+        """Wait up to ``wait`` for a kernel that was ``asked`` to shut down, then SIGKILL
+        its group (what is left of it), reap it and release its connection."""
+        if asked:
+            self._wait_gone(time.monotonic() + wait)
         self.kill_group()
         if self.kernel_process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -125,6 +135,22 @@ class SupervisedKernelManager(AsyncKernelManager):
             self.exit_status(wait=max(wait, 1.0))
         with contextlib.suppress(Exception):
             await self.cleanup_resources()
+
+    def _wait_gone(self, deadline: float) -> None:
+        """Block until the kernel process has ended or ``deadline`` passes: on its pidfd
+        (a forked kernel) or ``wait`` (a spawned one), not by polling."""
+        remaining = max(0.0, deadline - time.monotonic())
+        if self.kernel_process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.kernel_process.wait(timeout=remaining)
+            return
+        pidfd = getattr(self.fork_provisioner, "pidfd", None)
+        if isinstance(pidfd, int):
+            with contextlib.suppress(OSError, ValueError):
+                select.select([pidfd], [], [], remaining)
+            return
+        while self._exit_code_now() is None and time.monotonic() < deadline:
+            time.sleep(_POLL)
 
 
 def memory_cgroup(pid: int) -> Path | None:

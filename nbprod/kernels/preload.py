@@ -50,6 +50,8 @@ def imported_modules(sources: Iterable[str]) -> set[str]:
     """Top-level module names imported anywhere in the code cells."""
     names: set[str] = set()
     for source in sources:
+        if "import" not in source:  # no import statement: not worth parsing (most cells)
+            continue
         text = "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
         try:
             tree = ast.parse(text)

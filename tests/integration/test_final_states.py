@@ -259,3 +259,30 @@ def test_notebook_in_a_subfolder_runs_with_its_folder_as_working_directory(
     record = run(project, "deep/er/nested.ipynb")
     assert record.state == "succeeded", record.failure
     assert record.values["cwd"] == str(sub)
+
+
+def test_an_output_that_is_not_nbformat_is_dropped_with_a_note(project: Project,
+                                                               project_dir: Path) -> None:
+    # A kernel (or a library in it) that sends malformed display data: the run goes on and
+    # succeeds, the output is replaced by a note in its cell, and the run's note names it.
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                              "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(
+                    "get_ipython().display_pub.publish(data={'text/plain': 5})\n"
+                    "print('same cell')"),
+                nbformat.v4.new_code_cell("print('next cell')")]
+    nbformat.write(nb, project_dir / "hostile_output.ipynb")
+    record = run(project, "hostile_output.ipynb")
+    assert record.state == "succeeded", record.failure
+    assert record.note is not None and \
+        "outputs dropped as not valid nbformat: cell 0 (1)" in record.note
+    cells = output_notebook(record)["cells"]
+    texts = ["".join(o.get("text", "")) for o in cells[0]["outputs"]]
+    assert texts[0].startswith("[nbprod: an output of this cell was dropped: it is not "
+                               "valid nbformat (output.data.text/plain")
+    assert texts[1] == "same cell\n"
+    assert "".join(cells[1]["outputs"][0]["text"]) == "next cell\n"
+    assert_consistent(project)

@@ -192,6 +192,28 @@ def test_atexit_handlers_run_at_shutdown(project: Project, project_dir: Path, tm
 
 
 @pytest.mark.parametrize("fast", BOTH)
+def test_a_file_written_at_exit_is_stored_and_the_kernel_is_gone(
+        project: Project, project_dir: Path, fast: bool) -> None:
+    # The runner stores the notebook and report while the kernel exits; the files the
+    # kernel writes on its way out are read only once it has ended, and no kernel is left.
+    path = write_notebook(project_dir / "nb" / "slow_exit.ipynb", """
+        import atexit, os, time
+        def write_late():
+            time.sleep(0.5)
+            open(_nbprod.output_path('late.txt'), 'w').write('written at exit')
+        atexit.register(write_late)
+        _nbprod.record('kernel_pid', os.getpid())
+        """)
+    record = succeeded(run(project, path, fast=fast))
+    check_kernel(record, path, fast)
+    artifact = record.artifact("files/late.txt")
+    assert artifact is not None, [a.name for a in record.artifacts]
+    assert Path(artifact.location).read_text() == "written at exit"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(record.values["kernel_pid"]), 0)
+
+
+@pytest.mark.parametrize("fast", BOTH)
 def test_figures_are_shown_inline(project: Project, project_dir: Path, fast: bool) -> None:
     require("matplotlib")
     if "MPLBACKEND" in os.environ:
