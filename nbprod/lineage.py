@@ -31,6 +31,8 @@ class GitState:
 
 def git_state(folder: Path) -> GitState:
     """HEAD's commit and whether the work tree has changes; ``None`` outside a repository."""
+    if not _in_repository(folder):
+        return GitState(None, None)  # no git process to start (5-10 ms)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
                                 text=True, timeout=10, check=False)
@@ -43,6 +45,13 @@ def git_state(folder: Path) -> GitState:
         return GitState(None, None)
     dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
     return GitState(commit.stdout.strip(), dirty)
+
+
+def _in_repository(folder: Path) -> bool:
+    """Whether ``folder`` is in a work tree: a ``.git`` (a folder, or the file of a linked
+    work tree or submodule) in it or above it."""
+    current = folder.resolve()
+    return any((candidate / ".git").exists() for candidate in (current, *current.parents))
 
 
 @dataclass(frozen=True)

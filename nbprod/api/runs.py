@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from .upstream import default_upstream, fetch_upstream
 if TYPE_CHECKING:
     from ..notebook.injection import InjectedNotebook
     from ..notebook.load import Notebook
+    from ..store.base import StoredObject
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,11 @@ class _Runner:
         self.observer = observer
         self.work = project.work_dir / record.run_id
         self.committed: list[tuple[str, str, str, int]] = []
+        # Artifacts are written (each synced and moved into place, as the store does) on
+        # worker threads while the runner goes on (rendering the report, waiting for the
+        # kernel's exit); _settle waits for them before anything lists them.
+        self._uploads: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[str, Future[StoredObject]]] = []
         self.kernel_note: str | None = None
 
     def run(self) -> None:
@@ -241,6 +248,7 @@ class _Runner:
             raise
         finally:
             _phase(self.observer, "store")  # the scratch folder
+            self._close_uploads()
             heartbeat.stop()
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -297,6 +305,7 @@ class _Runner:
     def _finish(self, result: Any, renderer: Any) -> None:
         from ..execute.capture import captured_profiles, produced_files, read_values
         from ..notebook._nbformat import nbformat
+        from ..notebook.write import notebook_json
 
         if self.observer is not None:
             self.observer.finishing()
@@ -312,7 +321,7 @@ class _Runner:
         # report's header card must already say.
         profiles = []
         for name, path, content in captured_profiles(self.work / "capture"):
-            self._put_file(f"profiles/{name}.json", path)
+            self._put_file(f"profiles/{name}.json", path, wait=True)
             profiles.append(profile_record(self.record.run_id, name, content,
                                            self.committed[-1][2]))
         failure = data_check_failure(result.failure, profiles)
@@ -321,9 +330,10 @@ class _Runner:
         state: RunState = "failed" if failure else "succeeded"
         shown = dataclasses.replace(self.record, state=state, failure=failure,
                                     values=values, ended_at=utcnow())
-        # nbformat.v4.writes: nbformat.writes's JSON, without its schema validation (the
-        # report's exporter validates the same notebook once, and logs what is invalid).
-        self._put_bytes("notebook.ipynb", nbformat.v4.writes(node).encode("utf-8"))
+        # nbformat.v4.writes's JSON (without nbformat.writes's schema validation: the
+        # report's exporter validates the same notebook once, and logs what is invalid),
+        # without its deep copy of the notebook.
+        self._put_bytes("notebook.ipynb", notebook_json(node).encode("utf-8"))
         try:
             _phase(self.observer, "report")
             report = renderer.render(node, shown)
@@ -351,13 +361,15 @@ class _Runner:
                 self._put_file("kernel.log", log)
         for name, path in produced_files(self.work / "capture"):
             self._put_file(f"files/{name}", path)
+        self._settle()  # a run lists (and succeeds with) only artifacts that are committed
         final = dataclasses.replace(
             self.record, state=state, failure=failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,
             artifacts=tuple(ArtifactRef(n, self._location(k), s, z)
                             for n, k, s, z in self.committed))
         self._put_bytes("record.json",
-                        json.dumps(final.to_json(), indent=2, sort_keys=True).encode())
+                        json.dumps(final.to_json(), indent=2, sort_keys=True).encode(),
+                        wait=True)
         _phase(self.observer, "registry")
         self.project.registry.finish_run(
             self.record.run_id, state=state, failure=failure, values=values,
@@ -377,10 +389,12 @@ class _Runner:
                               f"{type(exc).__name__}: {exc}"[:500], ename=type(exc).__name__,
                               evalue=_traceback(exc))
         failure = Failure.from_json(self.prepared.secrets.mask_data(failure.to_json()))
+        with contextlib.suppress(Exception):  # keep what was committed; the error is exc's
+            self._settle()
         partial = self.work / PARTIAL_NOTEBOOK
         if partial.is_file() and not any(c[0] == "notebook.ipynb" for c in self.committed):
             with contextlib.suppress(NbprodError):  # the cells that finished, if it can
-                self._put_file("notebook.ipynb", partial)
+                self._put_file("notebook.ipynb", partial, wait=True)
         # If the registry is what failed, readers will see the run as lost.
         with contextlib.suppress(NbprodError):
             self.project.registry.finish_run(self.record.run_id, state="failed",
@@ -393,13 +407,37 @@ class _Runner:
     def _location(self, key: str) -> str:
         return self.project.store.location(key)
 
-    def _put_bytes(self, name: str, data: bytes) -> None:
-        stored = self.project.store.put_bytes(self._key(name), data)
-        self.committed.append((name, stored.key, stored.sha256, stored.size))
+    def _put_bytes(self, name: str, data: bytes, *, wait: bool = False) -> None:
+        self._submit(name, lambda: self.project.store.put_bytes(self._key(name), data), wait)
 
-    def _put_file(self, name: str, path: Path) -> None:
-        stored = self.project.store.put_file(self._key(name), path)
-        self.committed.append((name, stored.key, stored.sha256, stored.size))
+    def _put_file(self, name: str, path: Path, *, wait: bool = False) -> None:
+        self._submit(name, lambda: self.project.store.put_file(self._key(name), path), wait)
+
+    def _submit(self, name: str, put: Callable[[], StoredObject], wait: bool) -> None:
+        if self._uploads is None:
+            self._uploads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbprod-put")
+        self._pending.append((name, self._uploads.submit(put)))
+        if wait:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Wait for the artifacts being written and list each one committed, in the order
+        they were given; then raise the first failure, if any."""
+        pending, self._pending = self._pending, []
+        error: BaseException | None = None
+        for name, future in pending:
+            try:
+                stored = future.result()
+            except BaseException as exc:  # the store's error (disk full), raised below
+                error = error or exc
+                continue
+            self.committed.append((name, stored.key, stored.sha256, stored.size))
+        if error is not None:
+            raise error
+
+    def _close_uploads(self) -> None:
+        if self._uploads is not None:
+            self._uploads.shutdown(wait=True)  # nothing is left writing into the run's folder
 
 
 def _phase(observer: RunObserver | None, name: str) -> None:

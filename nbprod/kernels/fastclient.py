@@ -19,12 +19,27 @@ from ..errors import KernelNotReady
 
 
 class FastKernelClient(AsyncKernelClient):
-    def start_channels(self, *args: Any, **kwargs: Any) -> None:
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = False,
+                       hb: bool = False, control: bool = False) -> None:
+        """Shell and IOPub only, unless asked: executing a notebook uses no other channel
+        (nbclient answers no input requests; the kernel manager interrupts and shuts down
+        through its own control socket and knows whether the kernel lives without the
+        heartbeat, whose thread and socket cost every run a few milliseconds)."""
         import zmq
 
         # Connecting before the kernel has bound retries every 10 ms, not zmq's 100 ms.
         self.context.setsockopt(zmq.RECONNECT_IVL, 10)
-        super().start_channels(*args, **kwargs)
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=hb, control=control)
+
+    def stop_channels(self) -> None:
+        """Stop the channels that were started (jupyter_client's would first create the
+        others, connecting each, only to find them not running)."""
+        for channel in (self._shell_channel, self._iopub_channel, self._stdin_channel,
+                        self._hb_channel, self._control_channel):
+            if channel is not None and channel.is_alive():
+                channel.stop()
+        if self._created_context and not self.context.closed:
+            self.context.destroy(linger=100)
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else math.inf)

@@ -53,11 +53,14 @@ class ForkProvisioner(LocalProvisioner):
         log = getattr(stdout, "name", None)
         env = kwargs.get("env") or dict(os.environ)
         cwd = os.path.abspath(str(kwargs.get("cwd") or os.getcwd()))
-        self.template = self._template(env)
+        self.template, chosen = self._template(env)
         try:
-            # Normally already running (nbprod chose to fork because it was); started here
-            # if the kernel's environment asks for another template than nbprod expected.
-            await asyncio.to_thread(self.template.ensure, wait=True)
+            # nbprod chose to fork because this template answered a moment ago: a template
+            # that has stopped since fails the fork, and the run falls back to a plain
+            # kernel. Any other template (the kernel's environment asks for another than
+            # nbprod expected, or the provisioner is used outside nbprod) is started here.
+            if not chosen:
+                await asyncio.to_thread(self.template.ensure, wait=True)
             self.pid, spare = self.template.fork(
                 argv=_kernel_arguments(cmd), cwd=cwd,
                 env={str(k): str(v) for k, v in env.items()},
@@ -80,12 +83,14 @@ class ForkProvisioner(LocalProvisioner):
             self.connection_info = cast(Any, {**spare, "key": str(spare["key"]).encode()})
         return self.connection_info
 
-    def _template(self, env: dict[str, str]) -> Template:
-        """The template for these modules and this kernel environment."""
+    def _template(self, env: dict[str, str]) -> tuple[Template, bool]:
+        """The template for these modules and this kernel environment, and whether it is
+        the one the caller chose (and found running) for them."""
         startup = startup_env(env)
         if self.key and self.env_digest == env_digest(startup):
-            return Template(self.key, tuple(sorted(set(self.preload))), tuple(startup.items()))
-        return Template.for_modules(self.preload, env)
+            return Template(self.key, tuple(sorted(set(self.preload))),
+                            tuple(startup.items())), True
+        return Template.for_modules(self.preload, env), False
 
     @property
     def has_process(self) -> bool:
