@@ -34,6 +34,10 @@ import time
 from typing import Any
 
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# The real exit, taken when the template imports this module: a notebook may replace (or
+# break) os._exit, and a kernel whose exit raised would return into the template's code,
+# a second template that removes the real one's socket as it ends.
+_EXIT = os._exit
 # Variables a spare takes at hand-over: nbprod's per-run ones (run id, capture folder,
 # upstream folders, data checks, secrets), read by nbprod's kernel code when called.
 LATE_PREFIX = "NBPROD_"
@@ -54,12 +58,9 @@ def become_kernel(request: dict[str, Any]) -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
     except BaseException:
-        import traceback
-
-        traceback.print_exc()
+        _print_exc()
     finally:
-        _at_exit(app)
-        os._exit(code)
+        leave(code, app)
 
 
 def spare_kernel(expected: dict[str, Any], argv: list[str], log: str,
@@ -82,15 +83,32 @@ def spare_kernel(expected: dict[str, Any], argv: list[str], log: str,
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
     except BaseException:
+        _print_exc()
+    finally:
+        leave(code, app, folder=os.path.dirname(log))  # its sockets, its files
+
+
+def leave(code: int, app: Any = None, folder: str | None = None) -> None:
+    """End this child, whatever the notebook did to the interpreter: what an interpreter's
+    exit does that a notebook can see, ``folder`` removed, then the exit taken before any
+    notebook ran. Never returns."""
+    try:
+        _at_exit(app)
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+    except BaseException:  # nothing may keep this process from ending
+        pass
+    finally:
+        _EXIT(code if isinstance(code, int) else 1)
+
+
+def _print_exc() -> None:
+    with contextlib.suppress(BaseException):
         import traceback
 
         traceback.print_exc()
-    finally:
-        _at_exit(app)
-        import shutil
-
-        shutil.rmtree(os.path.dirname(log), ignore_errors=True)  # its sockets, its files
-        os._exit(code)
 
 
 def _take_process(request: dict[str, Any], log: str | None, env: dict[str, str]) -> None:

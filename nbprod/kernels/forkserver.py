@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir import same_user
-from .child import become_kernel
+from .child import become_kernel, leave
 from .spare import Spare, start_spare
 
 _STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
@@ -274,8 +274,11 @@ class _Server:
             spare.discard()
         pid = os.fork()
         if pid == 0:
-            self._close_in_child(conn, listener)
-            become_kernel(request)  # never returns
+            try:
+                self._close_in_child(conn, listener)
+                become_kernel(request)  # never returns
+            finally:
+                leave(1)  # whatever happened, this child never runs the template's code
         return pid, None
 
     def _renew_spare(self, request: dict[str, Any], conn: socket.socket,

@@ -78,7 +78,7 @@ def start_spare(request: dict[str, Any], key: str, runtime: Path,
     wanted = shape(request)
     if wanted is None:
         return None
-    from .child import spare_kernel
+    from .child import leave, spare_kernel
 
     folder = runtime / f"k-{key}-s{secrets.token_hex(4)}"
     folder.mkdir(mode=0o700)
@@ -93,9 +93,12 @@ def start_spare(request: dict[str, Any], key: str, runtime: Path,
     ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid == 0:
-        ours.close()
-        in_child()
-        spare_kernel(request, argv, str(folder / "start.log"), theirs)  # never returns
+        try:
+            ours.close()
+            in_child()
+            spare_kernel(request, argv, str(folder / "start.log"), theirs)  # never returns
+        finally:
+            leave(1)  # whatever happened, this child never runs the template's code
     theirs.close()
     return Spare(pid, ours, wanted, connection, folder)
 

@@ -241,3 +241,28 @@ def test_module_the_template_cannot_import_fails_as_in_a_plain_kernel(
     assert fast.values["error"] == plain.values["error"] == "ModuleNotFoundError"
     info = next(t for t in running_templates() if t["key"] == template_for(path).key)
     assert "json.nbk_missing" in info["failed"] and "json" not in info["failed"]
+
+
+@pytest.mark.parametrize("broken", ["os._exit", "shutil.rmtree"])
+def test_a_kernel_that_breaks_its_exit_never_becomes_a_second_template(
+        project: Project, project_dir: Path, broken: str) -> None:
+    # A notebook replaces os._exit (or what the kernel's exit uses) with something that
+    # raises. Its kernel must still end, not return into the template's code (where it
+    # would serve requests and remove the real template's socket as it ended).
+    module, name = broken.split(".")
+    path = write_notebook(project_dir / "nb" / f"break_{name}.ipynb", f"""
+        import os, shutil
+        def broken(*args, **kwargs):
+            raise RuntimeError('no exit for you')
+        setattr({module}, {name!r}, broken)
+        _nbprod.record('kernel_pid', os.getpid())
+        """)
+    pid = ensure_template(path)
+    template = template_for(path)
+    for _ in range(2):
+        record = succeeded(run(project, path))
+        assert_forked(record, path)
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(record.values["kernel_pid"]), 0)
+        assert template.socket_path.exists() and template.info_path.exists()
+        assert template_pid(template) == pid  # the same template, still answering
