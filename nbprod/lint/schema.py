@@ -5,7 +5,8 @@ fastjsonschema tries all three and raises for two of them on every cell. Their `
 constants exclude each other, so a cell matches ``oneOf`` exactly when it matches the schema
 of its own ``cell_type``: this checks the notebook without its cells, then each cell against
 that one schema. A code cell's outputs are ``oneOf`` four output schemas told apart the same
-way, by ``output_type``: each output is checked against its own. It answers only for cells
+way, by ``output_type``: each output is checked against its own; and a multiline string
+(``oneOf`` a string or a list of strings) is checked as either type. It answers only for cells
 whose type is one of the three (the linter's structural check ensures that); with nbformat's
 other validator (jsonschema), or a schema shaped otherwise, it asks nbformat.
 """
@@ -83,6 +84,11 @@ def _split(minor: int) -> tuple[Check, dict[str, Check], dict[str, Check] | None
     import fastjsonschema
 
     definitions = copy.deepcopy(definitions)
+    misc = definitions.get("misc", {})
+    if misc.get("multiline_string") == {"oneOf": [
+            {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}:
+        # types that exclude each other: the same answer as oneOf, with nothing raised
+        misc["multiline_string"] = {"type": ["string", "array"], "items": {"type": "string"}}
     outputs = None
     if _outputs_split(definitions):
         definitions["code_cell"]["properties"]["outputs"].pop("items")
@@ -91,6 +97,7 @@ def _split(minor: int) -> tuple[Check, dict[str, Check], dict[str, Check] | None
                    for kind in _OUTPUT_TYPES}
     top = copy.deepcopy(schema)
     top["properties"]["cells"] = {"type": "array"}
+    top["definitions"] = definitions
     cells = {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}_cell",
                                            "definitions": definitions})
              for kind in _CELL_TYPES}

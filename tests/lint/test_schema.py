@@ -36,6 +36,10 @@ MUTATIONS: dict[str, Mutation] = {
         outputs=[{"output_type": "stream", "text": "x"}]),
     "unknown output type": lambda nb: _cells(nb, "code")[0].update(
         outputs=[{"output_type": "weird"}]),
+    "source a list of lines": lambda nb: nb["cells"][0].update(source=["a\n", "b"]),
+    "source a list holding a number": lambda nb: nb["cells"][0].update(source=["a\n", 3]),
+    "stream text a dict": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "stream", "name": "stdout", "text": {"a": "b"}}]),
     "output not an object": lambda nb: _cells(nb, "code")[0].update(outputs=[3]),
     "output without output_type": lambda nb: _cells(nb, "code")[0].update(
         outputs=[{"name": "stdout", "text": "x"}]),
