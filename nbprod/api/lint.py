@@ -22,8 +22,11 @@ from ..lint.engine import LintReport, discover, lint_files
 from ..lint.fix import FixResult, fix_notebook
 from ..lint.kernels import installed_kernels
 from ..lint.model import FileResult, LintContext
+from ..lint.rules import import_builtin
 from ..records import CheckRecord
 from .project import Project
+
+import_builtin()  # the warm nbprod imports this module: its children find the rules loaded
 
 
 @dataclass(frozen=True)
