@@ -22,8 +22,11 @@ from ..lint.engine import LintReport, discover, lint_files
 from ..lint.fix import FixResult, fix_notebook
 from ..lint.kernels import installed_kernels
 from ..lint.model import FileResult, LintContext
+from ..lint.rules import import_builtin
 from ..records import CheckRecord
 from .project import Project
+
+import_builtin()  # the warm nbprod imports this module: its children find the rules loaded
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,9 @@ def _record(report: LintReport, project: Project, cache: LintCache | None,
         cache is not None and identity is not None and cache.recorded(r.sha256, identity))]
     if not pending:
         return 0
-    host = socket.gethostname()
-    project.registry.checks.add([_check(r, config, project.user, host) for r in pending])
+    host, digest = socket.gethostname(), config.digest()
+    project.registry.checks.add([_check(r, config, digest, project.user, host)
+                                 for r in pending])
     identity = registry_identity(url) or hashlib.sha256(url.encode()).hexdigest()[:32]
     if cache is not None:
         for result in pending:
@@ -137,7 +141,8 @@ def _record(report: LintReport, project: Project, cache: LintCache | None,
     return len(pending)
 
 
-def _check(result: FileResult, config: LintConfig, user: str, host: str) -> CheckRecord:
+def _check(result: FileResult, config: LintConfig, digest: str, user: str,
+           host: str) -> CheckRecord:
     failing = [f for f in result.findings if config.fails(f.severity)]
     counts: dict[str, int] = {}
     for item in result.findings:
@@ -150,4 +155,4 @@ def _check(result: FileResult, config: LintConfig, user: str, host: str) -> Chec
         passed=not failing, summary=summary,
         details={"counts": counts, "fail_on": config.fail_on,
                  "findings": [f.to_json() for f in result.findings[:50]]},
-        config_digest=config.digest(), user=user, host=host)
+        config_digest=digest, user=user, host=host)

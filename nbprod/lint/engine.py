@@ -2,8 +2,9 @@
 
 The cost that matters is re-linting a folder where little changed (CI, pre-commit), so
 results are cached per file content (see :mod:`.cache`) and an unchanged notebook costs a read
-and a hash. For the rest, ruff runs in the background over all of them at once while the
-rules run here.
+and a hash. The rest are shared between a process per core (:mod:`.parallel`); each decodes
+and checks its share while ruff runs over the same files in the background, and sends back
+finished results.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
                workers: int | None = None) -> LintReport:
     """Lint ``files`` (absolute paths); findings name them relative to ``root``.
 
-    Each notebook's JSON is read once; checking the notebooks not in the cache (schema,
-    rules, ``noqa`` comments, version) is shared between ``workers`` processes (default: one
-    per core) while ruff runs over them in the background.
+    Each notebook is read and hashed here, once; the ones not in the cache are shared
+    between ``workers`` processes (default: one per core), each decoding its share once
+    (schema, rules, ``noqa`` comments, version) while ruff runs over it in the background.
     """
     loaded = [_read(path, root) for path in files]
     results: dict[str, FileResult] = {}
@@ -87,30 +88,35 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
         if hit is not None:
             results[shown] = hit
         else:
-            todo.append(_Todo(shown, _path(root, shown), sha, data, _loads(data)))
-    plausible = [item for item in todo if _sound_v45(item.json)]
-    ruff = _ruff(plausible, config)
-    if plausible:
-        schema_error(plausible[0].json)  # the validators compiled once, before any fork
-    checked = split_map(todo, lambda share: [_check(item, rules, context, config)
-                                             for item in share],
-                        then=ruff.start if config.ruff else None, workers=workers)
-    python = ruff.result() if config.ruff else {}
-    sent = {item.shown for item in plausible}
-    late = [item for item, done in zip(todo, checked, strict=True)
-            if done.version is not None and item.shown not in sent]
-    if late and config.ruff:  # read only after an upgrade (an old nbformat): rare
-        python.update(_ruff(late, config).start().result())
-    for done in checked:
-        findings = done.own + (python.get(done.shown, []) if done.version is not None else [])
-        findings = _filter(findings, done.noqa, config)
-        result = FileResult(done.shown, done.sha, done.version,
-                            tuple(sorted(findings, key=_order)))
-        results[done.shown] = result
+            todo.append(_Todo(shown, _path(root, shown), sha, data))
+    if todo:
+        # the validators compiled once, before any fork
+        schema_error({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    for result in split_map(todo, lambda share: _lint_share(share, rules, context, config),
+                            workers=workers):
+        results[result.path] = result
         if cache is not None:
             cache.put(result)
     ordered = [results[shown] for shown, _data, _sha in loaded]
     return LintReport(files=tuple(ordered), config=config)
+
+
+def _lint_share(share: Sequence[_Todo], rules: RuleSet, context: LintContext,
+                config: LintConfig) -> list[FileResult]:
+    """Lint some notebooks in this process: ruff over them in the background (it reports
+    unreadable files too; their findings are dropped) while the rules run here."""
+    ruff = RuffRun(paths=[item.path for item in share] if config.ruff else [],
+                   select=config.ruff_select, shown={str(item.path): item.shown for item in share})
+    with ruff:
+        checked = [_check(item, rules, context, config) for item in share]
+        python = ruff.result()
+    results = []
+    for done in checked:
+        findings = done.own + (python.get(done.shown, []) if done.version is not None else [])
+        findings = _filter(findings, done.noqa, config)
+        results.append(FileResult(done.shown, done.sha, done.version,
+                                  tuple(sorted(findings, key=_order))))
+    return results
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,6 @@ class _Todo:
     path: Path
     sha: str
     raw: bytes
-    json: Any  # the decoded JSON, or None if it is not JSON
 
 
 @dataclass(frozen=True)
@@ -136,16 +141,11 @@ class _Checked:
 
 def _check(item: _Todo, rules: RuleSet, context: LintContext,
            config: LintConfig) -> _Checked:
-    notebook = _parse(item.path, item.shown, item.raw, item.json)
+    notebook = _parse(item.path, item.shown, item.raw, _loads(item.raw))
     if isinstance(notebook, Finding):  # settings apply, noqa comments cannot be read
         return _Checked(item.shown, item.sha, [notebook], None, None)
     own = list(_run_rules(notebook, rules, context))
     return _Checked(item.shown, item.sha, own, _noqa(notebook), notebook_version(notebook.data))
-
-
-def _ruff(items: Sequence[_Todo], config: LintConfig) -> RuffRun:
-    return RuffRun(paths=[item.path for item in items], select=config.ruff_select,
-                   shown={str(item.path.resolve()): item.shown for item in items})
 
 
 def _path(root: Path, shown: str) -> Path:
@@ -218,17 +218,23 @@ def _filter(findings: list[Finding], noqa: dict[int, set[str]] | None,
     (``noqa``: cell index -> codes silenced there; None for a file that is not a notebook)."""
     noqa = noqa or {}
     anywhere = set().union(*noqa.values()) if noqa else set()
+    enabled: dict[tuple[str, str], bool] = {}  # asked once per code and path
     kept = []
     for item in findings:
-        if not config.enabled(item.code, item.path):
+        code = item.code
+        on = enabled.get((code, item.path))
+        if on is None:
+            on = enabled[code, item.path] = config.enabled(code, item.path)
+        if not on:
             continue
         if item.cell is not None and item.cell in noqa:
             codes = noqa[item.cell]
-            if not codes or item.code in codes:
+            if not codes or code in codes:
                 continue
-        if item.cell is None and item.code in anywhere:
+        if item.cell is None and code in anywhere:
             continue
-        kept.append(replace(item, severity=config.severity_of(item.code, item.severity)))
+        severity = config.severity_of(code, item.severity)
+        kept.append(item if severity == item.severity else replace(item, severity=severity))
     return kept
 
 

@@ -126,8 +126,9 @@ class LintNotebook:
                 execution_count=raw.get("execution_count"), metadata=metadata))
         return cls(path=path, shown=shown, data=data, size=size, cells=cells)
 
-    @property
+    @cached_property
     def code_cells(self) -> list[Cell]:
+        """The code cells (computed once: every rule asks)."""
         return [c for c in self.cells if c.is_code]
 
     @property
@@ -135,7 +136,7 @@ class LintNotebook:
         spec = (self.data.get("metadata") or {}).get("kernelspec")
         return spec if isinstance(spec, dict) else None
 
-    @property
+    @cached_property
     def parameters_cells(self) -> list[Cell]:
         return [c for c in self.cells if "parameters" in c.tags]
 

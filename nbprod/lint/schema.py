@@ -4,8 +4,11 @@ nbformat checks each cell against ``oneOf`` the raw, markdown and code cell sche
 fastjsonschema tries all three and raises for two of them on every cell. Their ``cell_type``
 constants exclude each other, so a cell matches ``oneOf`` exactly when it matches the schema
 of its own ``cell_type``: this checks the notebook without its cells, then each cell against
-that one schema. It answers only for cells whose type is one of the three (the linter's
-structural check ensures that); with nbformat's other validator (jsonschema) it asks nbformat.
+that one schema. A code cell's outputs are ``oneOf`` four output schemas told apart the same
+way, by ``output_type``: each output is checked against its own; and a multiline string
+(``oneOf`` a string or a list of strings) is checked as either type. It answers only for cells
+whose type is one of the three (the linter's structural check ensures that); with nbformat's
+other validator (jsonschema), or a schema shaped otherwise, it asks nbformat.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 _CELL_TYPES = ("raw", "markdown", "code")
+_OUTPUT_TYPES = ("execute_result", "display_data", "stream", "error")
 Check = Callable[[Any], object]
 
 
@@ -28,14 +32,28 @@ def schema_error(data: Any) -> str | None:
         return _whole(data)
     import fastjsonschema
 
-    notebook, cells = split
+    notebook, cells, outputs = split
     try:
         notebook(data)
         for cell in data["cells"]:
-            cells[cell["cell_type"]](cell)
+            kind = cell["cell_type"]
+            cells[kind](cell)
+            if kind == "code" and outputs is not None and not _outputs_valid(cell, outputs):
+                return "an output does not match the schema of its output_type"
     except fastjsonschema.JsonSchemaException as exc:
         return str(exc)
     return None
+
+
+def _outputs_valid(cell: Any, outputs: dict[str, Check]) -> bool:
+    """Each output of a code cell (whose ``outputs`` is a list) against its own schema;
+    raises as fastjsonschema does for an output of a known type that does not match."""
+    for output in cell["outputs"]:
+        check = outputs.get(str(output.get("output_type"))) if isinstance(output, dict) else None
+        if check is None:  # not an object, or no known output_type: no schema can match
+            return False
+        check(output)
+    return True
 
 
 def validator(minor: Any) -> Any:
@@ -54,20 +72,52 @@ def _whole(data: Any) -> str | None:
 
 
 @functools.cache
-def _split(minor: int) -> tuple[Check, dict[str, Check]] | None:
-    """The notebook schema without its cells, and each cell type's schema, compiled."""
+def _split(minor: int) -> tuple[Check, dict[str, Check], dict[str, Check] | None] | None:
+    """The notebook schema without its cells, each cell type's schema (the code cell's
+    without its outputs' items if they can be split too), and each output type's, compiled."""
     whole = validator(minor)
     schema: dict[str, Any] = getattr(whole, "_schema", None) or {}
-    cell = schema.get("definitions", {}).get("cell", {})
-    refs = [item.get("$ref") for item in cell.get("oneOf", [])]
+    definitions = schema.get("definitions", {})
     if getattr(whole, "name", "") != "fastjsonschema" or \
-            refs != [f"#/definitions/{kind}_cell" for kind in _CELL_TYPES]:
+            _refs(definitions.get("cell", {})) != [f"{kind}_cell" for kind in _CELL_TYPES]:
         return None
     import fastjsonschema
 
+    definitions = copy.deepcopy(definitions)
+    misc = definitions.get("misc", {})
+    if misc.get("multiline_string") == {"oneOf": [
+            {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}:
+        # types that exclude each other: the same answer as oneOf, with nothing raised
+        misc["multiline_string"] = {"type": ["string", "array"], "items": {"type": "string"}}
+    outputs = None
+    if _outputs_split(definitions):
+        definitions["code_cell"]["properties"]["outputs"].pop("items")
+        outputs = {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}",
+                                                 "definitions": definitions})
+                   for kind in _OUTPUT_TYPES}
     top = copy.deepcopy(schema)
     top["properties"]["cells"] = {"type": "array"}
+    top["definitions"] = definitions
     cells = {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}_cell",
-                                           "definitions": schema["definitions"]})
+                                           "definitions": definitions})
              for kind in _CELL_TYPES}
-    return fastjsonschema.compile(top), cells
+    return fastjsonschema.compile(top), cells, outputs
+
+
+def _refs(definition: dict[str, Any]) -> list[str]:
+    return [str(item.get("$ref", "")).removeprefix("#/definitions/")
+            for item in definition.get("oneOf", [])]
+
+
+def _outputs_split(definitions: dict[str, Any]) -> bool:
+    """Whether outputs are ``oneOf`` the four output types, each requiring its own constant
+    ``output_type`` (so an output matches ``oneOf`` exactly when it matches its type's)."""
+    items = definitions.get("code_cell", {}).get("properties", {}).get("outputs", {})
+    output = definitions.get("output", {})
+    if items.get("type") != "array" or items.get("items") != {"$ref": "#/definitions/output"} \
+            or set(output) != {"type", "oneOf"} or output["type"] != "object" \
+            or _refs(output) != list(_OUTPUT_TYPES):
+        return False
+    return all("output_type" in definitions.get(kind, {}).get("required", ())
+               and definitions[kind].get("properties", {}).get("output_type", {}).get("enum")
+               == [kind] for kind in _OUTPUT_TYPES)

@@ -168,3 +168,18 @@ def test_noqa_in_the_parameters_cell(tmp_path: Path) -> None:
                                  use_cache=False)
         codes = [f.code for f in outcome.report.findings]
         assert codes == ([] if silenced else ["NBP105"]), text
+
+
+def test_importing_the_lint_api_loads_every_built_in_rule() -> None:
+    """The warm nbprod imports nbprod.api.lint before forking: a lint then finds the rule
+    modules (and their compiled regexes) loaded instead of importing them per command."""
+    import subprocess
+    import sys
+
+    script = ("import sys, nbprod.api.lint\n"
+              "from importlib.metadata import entry_points\n"
+              "print(sorted(e.module for e in entry_points(group='nbprod.lint_rules')\n"
+              "             if e.module.startswith('nbprod.') and e.module not in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

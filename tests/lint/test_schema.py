@@ -36,6 +36,25 @@ MUTATIONS: dict[str, Mutation] = {
         outputs=[{"output_type": "stream", "text": "x"}]),
     "unknown output type": lambda nb: _cells(nb, "code")[0].update(
         outputs=[{"output_type": "weird"}]),
+    "source a list of lines": lambda nb: nb["cells"][0].update(source=["a\n", "b"]),
+    "source a list holding a number": lambda nb: nb["cells"][0].update(source=["a\n", 3]),
+    "stream text a dict": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "stream", "name": "stdout", "text": {"a": "b"}}]),
+    "output not an object": lambda nb: _cells(nb, "code")[0].update(outputs=[3]),
+    "output without output_type": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"name": "stdout", "text": "x"}]),
+    "display_data without data": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "display_data", "metadata": {}}]),
+    "execute_result with a stream's fields": lambda nb: _cells(nb, "code")[0].update(
+        outputs=[{"output_type": "execute_result", "name": "stdout", "text": "x"}]),
+    "error traceback a string": lambda nb: _cells(nb, "code")[0].update(outputs=[
+        {"output_type": "error", "ename": "E", "evalue": "v", "traceback": "t"}]),
+    "valid outputs of every type": lambda nb: _cells(nb, "code")[0].update(outputs=[
+        {"output_type": "stream", "name": "stdout", "text": ["a\n", "b"]},
+        {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+         "data": {"text/plain": "1"}},
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": "AAAA"}},
+        {"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["t"]}]),
     "minor 4 keeps ids": lambda nb: nb.update(nbformat_minor=4),
     "kernelspec without name": lambda nb: nb["metadata"].update(kernelspec={"x": 1}),
 }

@@ -74,8 +74,11 @@ _PLACEHOLDER = re.compile(
     r"replace|secret_?here|password|passwd|^none$|^null$|^/|://", re.IGNORECASE)
 
 
-# Every hint of every pattern, lower-cased: text holding none of them holds no secret.
-_ANY_HINT = tuple(sorted({hint.lower() for pattern in _PATTERNS for hint in pattern.hints}))
+# Every hint of every pattern, lower-cased: text holding none of them holds no secret. A hint
+# holding another ("secret_access_key", "secret") is left out: the shorter one answers.
+_HINTS = frozenset(hint.lower() for pattern in _PATTERNS for hint in pattern.hints)
+_ANY_HINT = tuple(sorted(hint for hint in _HINTS
+                         if not any(other != hint and other in hint for other in _HINTS)))
 
 
 def may_hold_secrets(text: str) -> bool:
@@ -85,15 +88,12 @@ def may_hold_secrets(text: str) -> bool:
 
 def find_secrets(text: str) -> Iterator[Secret]:
     """The secrets in ``text``, in the order of the patterns (at most one per span)."""
-    folded: str | None = None
+    folded = text.lower()
+    if not mentions(folded, _ANY_HINT):
+        return
     taken: list[tuple[int, int]] = []
     for pattern in _PATTERNS:
-        if pattern.folded:
-            if folded is None:
-                folded = text.lower()
-            haystack = folded
-        else:
-            haystack = text
+        haystack = folded if pattern.folded else text
         if not mentions(haystack, pattern.hints):
             continue
         for match in pattern.regex.finditer(text):

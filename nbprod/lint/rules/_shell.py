@@ -41,6 +41,8 @@ def shell_lines(source: str) -> Iterator[tuple[int, Kind, str]]:
         return
     python = "subprocess" in source or "system(" in source or "popen(" in source.lower()
     for number, line in enumerate(lines, start=1):
+        if not python and "!" not in line and "%" not in line:
+            continue  # every pattern below needs one of them, or a process call
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
