@@ -232,11 +232,17 @@ class Registry:
         return records[0]
 
     def cached_run(self, run_key: str) -> RunRecord | None:
-        """The newest succeeded run with this run key, if any."""
+        """The newest succeeded run with this run key, if any.
+
+        Only ``run_key`` is in the query, so it is answered through its index whatever the
+        registry's size. (With ``state = 'succeeded' ORDER BY run_id`` in SQL, SQLite walked
+        the ``(state, run_id)`` index instead, checking every succeeded run's key: 0.1-0.2 s
+        at 100,000 runs for a miss or an old run.) A key has few runs; the newest succeeded
+        one is picked here."""
         with db.reading(self.engine, self.url) as conn:
-            run_id = conn.execute(sa.select(runs.c.run_id).where(
-                runs.c.run_key == run_key, runs.c.state == "succeeded")
-                .order_by(runs.c.run_id.desc()).limit(1)).scalar()
+            found = conn.execute(sa.select(runs.c.run_id, runs.c.state)
+                                 .where(runs.c.run_key == run_key)).all()
+        run_id = max((r.run_id for r in found if r.state == "succeeded"), default=None)
         return self.list_runs(run_ids=[run_id])[0] if run_id else None
 
     def list_runs(self, *, notebook: str | None = None, state: str | None = None,
