@@ -15,6 +15,11 @@ of ``--repeat``:
 
 It uses its own runtime folder, so the warm nbprod and kernel template it starts are its own,
 and stops them at the end.
+
+``--against DIR`` measures another version of nbprod too, interleaved with this one (so both
+see the same machine load): DIR holds its ``nbprod/`` package, e.g.
+``mkdir /tmp/base && git archive main nbprod | tar -x -C /tmp/base``; it runs with
+``PYTHONPATH=DIR`` in the same virtualenv.
 """
 
 from __future__ import annotations
@@ -155,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another nbprod version's folder")
     args = parser.parse_args()
     source = cached_registry(args.runs)
     work = Path(tempfile.mkdtemp(prefix="nbprod-bench-listing-"))
@@ -170,11 +176,25 @@ def main() -> None:
         shutil.copy(source, project / ".nbprod" / "registry.db")
         timed([str(BIN / "nbprod"), "run", "trivial", "--cache"], project, env)  # to hit
         _wait_for_warm(env, project)
-        samples = measure(project, env, args.repeat)
+        versions = {"this": env}
+        if args.against:
+            versions["against"] = {**env, "PYTHONPATH": str(args.against.resolve())}
+            _wait_for_warm(versions["against"], project)
+        samples: dict[str, dict[str, list[float]]] = {name: {} for name in versions}
+        for _ in range(args.repeat):
+            for name, version_env in versions.items():
+                for label, values in measure(project, version_env, 1).items():
+                    samples[name].setdefault(label, []).extend(values)
         print(f"{args.runs:,} runs in a SQLite registry, medians of {args.repeat} whole-process "
-              f"runs (load average {os.getloadavg()[0]:.2f})")
-        for name, values in samples.items():
-            print(f"  nbprod {name:<34} {statistics.median(values):7.3f} s")
+              f"runs (load average {os.getloadavg()[0]:.2f})"
+              + (f"; against {args.against}" if args.against else ""))
+        for label, values in samples["this"].items():
+            median = statistics.median(values)
+            line = f"  nbprod {label:<34} {median:7.3f} s"
+            if args.against:
+                other = statistics.median(samples["against"][label])
+                line += f"   against {other:7.3f} s   ratio {median / other:5.2f}"
+            print(line)
     finally:
         subprocess.run([str(BIN / "nbprod"), "kernels", "stop"], cwd=project, env=env,
                        capture_output=True, check=False)

@@ -20,7 +20,6 @@ import os
 import socket
 import stat
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,7 +33,11 @@ class UnsafeRuntimeDir(InfraError):
 def runtime_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The verified private folder (created 0700 if missing); raises UnsafeRuntimeDir."""
     env = os.environ if environ is None else environ
-    base = env.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    base = env.get("XDG_RUNTIME_DIR")
+    if not base:
+        import tempfile  # here: every nbprod command's launcher imports this module
+
+        base = tempfile.gettempdir()
     folder = Path(base) / f"nbprod-{os.getuid()}"
     try:
         os.mkdir(folder, 0o700)

@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -149,6 +148,8 @@ def _start_warm(key: str) -> None:
         lock.unlink(missing_ok=True)
         return
     os.close(fd)
+    import subprocess  # here: only the command that starts a warm nbprod needs it
+
     log = (runtime_dir() / f"cli-{key}.log").open("ab")
     try:
         subprocess.Popen([sys.executable, "-m", "nbprod.cli.warm", "--key", key],

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from ..records import ArtifactRef, Failure, Lineage, RunRecord, utcnow
 from .schema import run_artifacts, run_values, runs
 
 Locate = Callable[[str], str]
+_A = TypeVar("_A")
 _CHUNK = 500  # ids per IN (...) list
 _JSON_OR_TIME = (sa.JSON, sa.DateTime)
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
@@ -95,28 +96,31 @@ class RowReader:
         values and artifacts are read as one range of ids instead of a list of them.
         """
         rows = self._all(query)
-        values = self._values(rows, contiguous)
-        artifacts = self._artifacts(rows, contiguous)
+        values = self._values(rows, contiguous, self.json)
         where = locate or _identity
-        return [self._record(row, values.get(row[0], {}), tuple(
-            ArtifactRef(name=name, location=where(key), sha256=sha, size=size)
-            for name, key, sha, size in artifacts.get(row[0], ()))) for row in rows]
+        artifacts = self._artifacts(rows, contiguous, lambda name, key, sha, size: ArtifactRef(
+            name=name, location=where(key), sha256=sha, size=size))
+        return [self._record(row, values.get(row[0], {}), tuple(artifacts.get(row[0], ())))
+                for row in rows]
 
     def json_lines(self, query: sa.Select[Any], locate: Locate | None = None,
                    *, contiguous: bool = False) -> list[tuple[str, bytes]]:
         """What :meth:`records` returns, each as ``(run_id, JSON of RunRecord.to_json())``,
         built straight from the rows (a test holds the two equal): on SQLite the JSON columns'
-        stored text goes into the output as it is (``orjson.Fragment``), never decoded."""
+        stored text goes into the output as it is (``orjson.Fragment``), never decoded.
+
+        This is the whole cost of ``nbprod runs --all --json``, so it is written for speed:
+        one loop over each table's rows, no per-field helper calls on SQLite."""
         rows = self._all(query)
-        values = self._values(rows, contiguous, verbatim=True)
-        artifacts = self._artifacts(rows, contiguous)
+        values = self._values(rows, contiguous, _fragment if self.raw else self.json)
         where = locate or _identity
-        lines = []
-        for row in rows:
-            refs = [{"name": name, "path": where(key), "sha256": sha, "size": size}
-                    for name, key, sha, size in artifacts.get(row[0], ())]
-            lines.append((row[0], self._line(row, values.get(row[0], {}), refs)))
-        return lines
+        artifacts = self._artifacts(rows, contiguous, lambda name, key, sha, size: {
+            "name": name, "path": where(key), "sha256": sha, "size": size})
+        line = _stored_line if self.raw else self._line
+        no_values: dict[str, Any] = {}
+        no_artifacts: list[dict[str, Any]] = []
+        return [(row[0], line(row, values.get(row[0], no_values),
+                              artifacts.get(row[0], no_artifacts))) for row in rows]
 
     def _all(self, query: sa.Select[Any]) -> Sequence[Sequence[Any]]:
         """The rows of ``query``; on SQLite the driver's own tuples (no result processing:
@@ -140,27 +144,34 @@ class RowReader:
                 for start in range(0, len(ids), _CHUNK)]
 
     def _values(self, rows: Sequence[Any], contiguous: bool,
-                verbatim: bool = False) -> dict[str, dict[str, Any]]:
+                decode: Callable[[Any], Any]) -> dict[str, dict[str, Any]]:
+        """Each run's values (``decode`` turns a stored value into what the caller keeps)."""
         found: dict[str, dict[str, Any]] = {}
         columns = (run_values.c.run_id, run_values.c.name, self.column(run_values.c.value))
-        decode = _fragment if verbatim and self.raw else self.json
         for condition in self._ids(run_values, rows, contiguous):
+            last, current = None, {}
             for run_id, name, value in self._all(
                     sa.select(*columns).where(condition)
                     .order_by(run_values.c.run_id, run_values.c.name)):
-                found.setdefault(run_id, {})[name] = decode(value)
+                if run_id != last:  # ordered by run: one lookup per run, not per value
+                    last, current = run_id, found.setdefault(run_id, {})
+                current[name] = decode(value)
         return found
 
-    def _artifacts(self, rows: Sequence[Any],
-                   contiguous: bool) -> dict[str, list[tuple[str, str, str, int]]]:
-        found: dict[str, list[tuple[str, str, str, int]]] = {}
+    def _artifacts(self, rows: Sequence[Any], contiguous: bool,
+                   make: Callable[[str, str, str, int], _A]) -> dict[str, list[_A]]:
+        """Each run's artifacts, in name order, as ``make(name, key, sha256, size)``."""
+        found: dict[str, list[_A]] = {}
         table = run_artifacts
         for condition in self._ids(table, rows, contiguous):
+            last, current = None, []
             for run_id, name, key, sha, size in self._all(
                     sa.select(table.c.run_id, table.c.name, table.c.key, table.c.sha256,
                               table.c.size).where(condition)
                     .order_by(table.c.run_id, table.c.name)):
-                found.setdefault(run_id, []).append((name, key, sha, size))
+                if run_id != last:
+                    last, current = run_id, found.setdefault(run_id, [])
+                current.append(make(name, key, sha, size))
         return found
 
     def _record(self, row: Sequence[Any], values: dict[str, Any],
@@ -188,47 +199,82 @@ class RowReader:
 
     def _line(self, row: Sequence[Any], values: dict[str, Any],
               artifacts: list[dict[str, Any]]) -> bytes:
-        """The JSON of ``self._record(row, ...).to_json()``, without the objects."""
-        (run_id, notebook, notebook_version, state, failure, parameters, contract, git_commit,
-         git_dirty, environment_digest, python, input_digests, kernel, user, host, runner_pid,
-         note, started_at, ended_at, job_run_id, step, upstream, sweep_id, point,
-         run_key) = row
-        keep = _kept if self.raw else _decoded_or
-        failure = self.json(failure)
-        started, ended, duration = self._times(started_at, ended_at)
-        document = {
-            "run_id": run_id, "notebook": notebook, "notebook_version": notebook_version,
-            "state": state,
-            "failure": Failure.from_json(failure).to_json() if failure else None,
-            "started_at": started, "ended_at": ended, "duration": duration,
-            "parameters": keep(parameters, {}), "contract": keep(contract, []),
-            "values": values, "artifacts": artifacts,
-            "lineage": {"upstream": keep(upstream, {}), "git_commit": git_commit,
-                        "git_dirty": None if git_dirty is None else bool(git_dirty),
-                        "environment_digest": environment_digest, "python": python,
-                        "input_digests": keep(input_digests, {}), "kernel": kernel,
-                        "user": user, "host": host, "runner_pid": runner_pid},
-            "note": note, "job_run_id": job_run_id, "step": step, "sweep_id": sweep_id,
-            "point": point, "run_key": run_key, "cache_hit": False,
-        }
-        try:
-            return orjson.dumps(document)
-        except TypeError:  # decoded (not SQLite): an integer past 64 bits, as json writes it
-            return json.dumps(document).encode()
+        """The JSON of ``self._record(row, ...).to_json()``, without the objects (decoded
+        rows: not SQLite, whose rows :func:`_stored_line` writes)."""
+        failure = row[4]
+        return _encode(_document(
+            row, Failure.from_json(failure).to_json() if failure else None,
+            _times(self.time(row[17]), self.time(row[18])),
+            [_decoded_or(row[i], empty) for i, empty in ((5, {}), (6, []), (21, {}), (11, {}))],
+            values, artifacts))
 
 
-    def _times(self, started_at: Any, ended_at: Any) -> tuple[str, str | None, float | None]:
-        """``started_at`` and ``ended_at`` as ``RunRecord.to_json`` writes them (ISO, UTC),
-        and the duration; SQLite's stored text is rewritten, not parsed and formatted."""
-        if self.raw and _STORED.fullmatch(started_at) and (
-                ended_at is None or _STORED.fullmatch(ended_at)):
-            duration = None if ended_at is None else (
-                dt.datetime.fromisoformat(ended_at)
-                - dt.datetime.fromisoformat(started_at)).total_seconds()
-            return _iso(started_at), None if ended_at is None else _iso(ended_at), duration
-        started, ended = self.time(started_at) or utcnow(), self.time(ended_at)
-        return (started.isoformat(), ended.isoformat() if ended else None,
-                (ended - started).total_seconds() if ended else None)
+_Times = tuple[str, str | None, float | None]
+_EMPTY_TEXT = frozenset((None, "null", "{}", "[]"))
+_Fragment = orjson.Fragment
+_fromisoformat = dt.datetime.fromisoformat
+_stored = _STORED.fullmatch
+
+
+def _stored_line(row: Sequence[Any], values: dict[str, Any],
+                 artifacts: list[dict[str, Any]]) -> bytes:
+    """:meth:`RowReader._line` of a SQLite row: the JSON columns' stored text copied as it
+    is (an empty one as ``{}`` or ``[]``), timestamps rewritten from SQLAlchemy's text."""
+    failure, started, ended = row[4], row[17], row[18]
+    if failure is not None:
+        decoded = _json_text(failure)
+        failure = Failure.from_json(decoded).to_json() if decoded else None
+    times: _Times
+    if _stored(started) and (ended is None or _stored(ended)):
+        times = (_iso(started), None, None) if ended is None else (
+            _iso(started), _iso(ended),
+            (_fromisoformat(ended) - _fromisoformat(started)).total_seconds())
+    else:
+        times = _times(_time_text(started), _time_text(ended))
+    empty, parameters, contract, upstream, inputs = _EMPTY_TEXT, row[5], row[6], row[21], row[11]
+    return _encode(_document(row, failure, times, [
+        {} if parameters in empty else _Fragment(parameters),
+        [] if contract in empty else _Fragment(contract),
+        {} if upstream in empty else _Fragment(upstream),
+        {} if inputs in empty else _Fragment(inputs)], values, artifacts))
+
+
+def _times(started: dt.datetime | None, ended: dt.datetime | None) -> _Times:
+    """``started_at``, ``ended_at`` and ``duration`` as ``RunRecord.to_json`` writes them."""
+    start = started or utcnow()
+    return (start.isoformat(), ended.isoformat() if ended else None,
+            (ended - start).total_seconds() if ended else None)
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # an integer past 64 bits (decoded rows, a failure), as json writes it
+        return json.dumps(document).encode()
+
+
+def _document(row: Sequence[Any], failure: dict[str, Any] | None,
+              times: _Times, kept: list[Any],
+              values: dict[str, Any], artifacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``RunRecord.to_json()`` of a row whose failure, times and JSON columns (parameters,
+    contract, upstream, input_digests) are already as it writes them."""
+    (run_id, notebook, notebook_version, state, _failure, _parameters, _contract, git_commit,
+     git_dirty, environment_digest, python, _input_digests, kernel, user, host, runner_pid,
+     note, _started_at, _ended_at, job_run_id, step, _upstream, sweep_id, point,
+     run_key) = row
+    return {
+        "run_id": run_id, "notebook": notebook, "notebook_version": notebook_version,
+        "state": state, "failure": failure,
+        "started_at": times[0], "ended_at": times[1], "duration": times[2],
+        "parameters": kept[0], "contract": kept[1], "values": values, "artifacts": artifacts,
+        "lineage": {"upstream": kept[2], "git_commit": git_commit,
+                    "git_dirty": None if git_dirty is None else bool(git_dirty),
+                    "environment_digest": environment_digest, "python": python,
+                    "input_digests": kept[3], "kernel": kernel,
+                    "user": user, "host": host, "runner_pid": runner_pid},
+        "note": note, "job_run_id": job_run_id, "step": step, "sweep_id": sweep_id,
+        "point": point, "run_key": run_key, "cache_hit": False,
+    }
 
 
 def _iso(stored: str) -> str:
@@ -241,13 +287,6 @@ def _iso(stored: str) -> str:
 def _fragment(value: str | float | None) -> Any:
     """A value column's stored JSON text, to be written as it is (numbers come as numbers)."""
     return orjson.Fragment(value) if isinstance(value, str) else value
-
-
-def _kept(value: str | None, empty: dict[str, Any] | list[Any]) -> Any:
-    """``dict(decoded or {})`` (or ``list``) of a JSON column, as its stored text."""
-    if value is None or value in ("null", "{}", "[]"):
-        return empty
-    return orjson.Fragment(value)
 
 
 def _decoded_or(value: Any, empty: dict[str, Any] | list[Any]) -> Any:

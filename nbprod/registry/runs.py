@@ -8,9 +8,11 @@ complete. A run whose runner vanished is turned into ``lost`` by :meth:`Registry
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -230,11 +232,17 @@ class Registry:
         return records[0]
 
     def cached_run(self, run_key: str) -> RunRecord | None:
-        """The newest succeeded run with this run key, if any."""
+        """The newest succeeded run with this run key, if any.
+
+        Only ``run_key`` is in the query, so it is answered through its index whatever the
+        registry's size. (With ``state = 'succeeded' ORDER BY run_id`` in SQL, SQLite walked
+        the ``(state, run_id)`` index instead, checking every succeeded run's key: 0.1-0.2 s
+        at 100,000 runs for a miss or an old run.) A key has few runs; the newest succeeded
+        one is picked here."""
         with db.reading(self.engine, self.url) as conn:
-            run_id = conn.execute(sa.select(runs.c.run_id).where(
-                runs.c.run_key == run_key, runs.c.state == "succeeded")
-                .order_by(runs.c.run_id.desc()).limit(1)).scalar()
+            found = conn.execute(sa.select(runs.c.run_id, runs.c.state)
+                                 .where(runs.c.run_key == run_key)).all()
+        run_id = max((r.run_id for r in found if r.state == "succeeded"), default=None)
         return self.list_runs(run_ids=[run_id])[0] if run_id else None
 
     def list_runs(self, *, notebook: str | None = None, state: str | None = None,
@@ -272,17 +280,21 @@ class Registry:
                notebook: str | None, state: str | None, limit: int | None,
                locate: Locate | None, page: int) -> Iterator[list[_T]]:
         """Pages of what ``build`` makes of the runs, newest first; the next page starts
-        after the ``run_id`` of the last item."""
+        after the ``run_id`` of the last item. The first page holds ``page`` runs (what
+        prints at once), the others four times as many: each page costs three statements,
+        so 100,000 runs read 500 at a time spent a tenth of their time on them."""
         with db.reading(self.engine, self.url) as conn:
             reader = RowReader(conn)
             before: str | None = None
             while limit is None or limit > 0:
                 size = page if limit is None else min(page, limit)
+                page = 4 * page if before is None else page
                 query = _filtered(reader.runs_query(), notebook=notebook, state=state,
                                   limit=size)
                 if before is not None:
                     query = query.where(runs.c.run_id < before)
-                built = build(reader, query, locate, contiguous=not (notebook or state))
+                with _collector_paused():
+                    built = build(reader, query, locate, contiguous=not (notebook or state))
                 yield built
                 if len(built) < size:
                     return
@@ -320,6 +332,22 @@ class Registry:
         query = _filtered(sa.select(runs.c.run_id), notebook=notebook, state=state, limit=1)
         with db.reading(self.engine, self.url) as conn:
             return conn.execute(query).scalar()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a page of runs is built. A page is thousands of
+    new tuples and dicts that make no cycles (reference counting frees them), and the
+    collector would walk them again and again while they are built: a tenth of listing
+    100,000 runs."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str | None = None,

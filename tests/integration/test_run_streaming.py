@@ -100,3 +100,25 @@ def test_runs_json_streams_one_array(project_dir: Path) -> None:
 
     empty = run_cli(project_dir, "runs", "--json", "--notebook", "nothing-like-it")
     assert empty.returncode == 0 and json.loads(empty.stdout) == []
+
+
+def test_cached_run_is_the_newest_succeeded_run_of_its_key(registry: Registry) -> None:  # noqa: F811
+    _seed(registry, 40)  # run key k{i}; i % 4 == 3 failed, i % 9 == 8 still running
+    for i, state in ((1, "succeeded"), (2, "failed"), (3, "succeeded"), (4, "running")):
+        when = START + dt.timedelta(days=1, seconds=i)
+        record = RunRecord(run_id=new_run_id(when), notebook="notebooks/n0.ipynb",
+                           notebook_version="v", state="running", started_at=when)
+        registry.create_run(record, runner=RunnerIdentity("h", 1, "1"), run_key="shared")
+        if state != "running":
+            registry.finish_run(record.run_id, state=state, failure=None, values={},
+                                artifacts=[], ended_at=when)
+        if i == 3:
+            newest_succeeded = record.run_id
+
+    found = registry.cached_run("shared")
+    assert found is not None and found.run_id == newest_succeeded
+    assert found.state == "succeeded"
+    assert registry.cached_run("k3") is None  # failed
+    assert registry.cached_run("k8") is None  # running
+    assert registry.cached_run("k5") is not None
+    assert registry.cached_run("no such key") is None
