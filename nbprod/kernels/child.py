@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -46,46 +47,55 @@ _DROPPED = ("JPY_PARENT_PID",)  # the caller watch replaces ipykernel's parent p
 
 def become_kernel(request: dict[str, Any]) -> None:
     """In a child forked for ``request``: be its kernel, then exit without returning."""
-    code = 1
-    app: Any = None
-    try:
+
+    def serve(kernel: _Kernel) -> None:
         _take_process(request, request.get("log"), request.get("env", {}))
         _reseed()
         _watch_caller(int(request.get("caller", 0)))
-        app = _initialized_app(request.get("argv", []))
-        app.start()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    except BaseException:
-        _print_exc()
-    finally:
-        leave(code, app)
+        kernel.app = _initialized_app(request.get("argv", []))
+        kernel.app.start()
+
+    _run_then_leave(serve)
 
 
 def spare_kernel(expected: dict[str, Any], argv: list[str], log: str,
                  channel: socket.socket) -> None:
     """In a child forked ahead of a request like ``expected``: initialize a kernel on the
     sockets of ``argv``'s connection file, wait for the request on ``channel``, serve it."""
-    code = 1
-    app: Any = None
-    try:
+
+    def serve(kernel: _Kernel) -> None:
         env = {k: v for k, v in expected.get("env", {}).items() if not k.startswith(LATE_PREFIX)}
         _take_process(expected, log, env)
-        app = _initialized_app(argv)
+        kernel.app = _initialized_app(argv)
         request = _wait_for_request(channel)
         if request is None:  # discarded, or the template is gone
-            code = 0
             return
-        _hand_over(app, request, log)
-        app.start()
+        _hand_over(kernel.app, request, log)
+        kernel.app.start()
+
+    _run_then_leave(serve, folder=os.path.dirname(log))  # its sockets, its files
+
+
+class _Kernel:
+    """The kernel application a child started, once it has one (what its exit closes)."""
+
+    app: Any = None
+
+
+def _run_then_leave(serve: Callable[[_Kernel], None], folder: str | None = None) -> None:
+    """Run ``serve`` and end the child with its exit code (0 when it returns, a SystemExit's
+    code, 1 after any other exception, whose traceback goes to the kernel's log)."""
+    kernel = _Kernel()
+    code = 1
+    try:
+        serve(kernel)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
     except BaseException:
         _print_exc()
     finally:
-        leave(code, app, folder=os.path.dirname(log))  # its sockets, its files
+        leave(code, kernel.app, folder)
 
 
 def leave(code: int, app: Any = None, folder: str | None = None) -> None:
