@@ -210,9 +210,14 @@ def test_the_panel_widget_runs_in_the_browser(lab: Lab, page: Any) -> None:
     output.locator(".nbprod-grid-steps input").fill("1, 2, 4, 8")
     page.locator("button.nbprod-sweep").click()
     page.wait_for_selector(".nbprod-status :text('4 succeeded')", timeout=180_000)
-    swept = lab.runs(notebook)[:4]
-    assert sorted(r["values"]["score"] for r in swept) == [0.5, 1.0, 2.0, 4.0]
-    assert len({r["sweep_id"] for r in swept}) == 1
+    runs = lab.runs(notebook)
+    shown = [{k: r.get(k) for k in ("run_id", "state", "failure", "parameters", "values",
+                                    "sweep_id")} for r in runs]
+    assert len(runs) == before + 5, shown  # the single run and the sweep's four
+    swept = runs[:4]
+    assert len({r["sweep_id"] for r in swept}) == 1 and swept[0]["sweep_id"], shown
+    assert all(r["state"] == "succeeded" and "score" in r["values"] for r in swept), shown
+    assert sorted(r["values"]["score"] for r in swept) == [0.5, 1.0, 2.0, 4.0], shown
     output.locator(".lm-TabBar-tab:has-text('Chart')").first.click()
     output.locator("svg[role='img'] circle >> nth=4").wait_for()
     output.screenshot(path=str(shot_path("panel-widget-chart")))
