@@ -76,6 +76,12 @@ def _preload() -> None:
 
     schema_error(nbformat.v4.new_notebook())  # and lint's own (per cell type)
     from ..execute.outputs import output_node
+    from ..lint.catalog import GROUP as RULES
+    from ..plugins import group
+    from ..promote.gates import GROUP as GATES
+
+    for name in (RULES, GATES):  # the installed plugins, re-read when an install changes
+        group(name)
 
     output_node({"header": {"msg_type": "stream"}, "content": {"name": "stdout", "text": ""}})
 

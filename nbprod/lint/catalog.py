@@ -48,10 +48,10 @@ class RuleSet:
     @classmethod
     def from_entry_points(cls) -> RuleSet:
         """Every rule installed in this environment (built-in and plugins)."""
-        from importlib.metadata import entry_points
+        from ..plugins import group
 
         rules = []
-        for entry in entry_points(group=GROUP):
+        for entry in group(GROUP):
             try:
                 loaded = entry.load()
                 rules.append(loaded() if isinstance(loaded, type) else loaded)

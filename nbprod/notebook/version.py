@@ -9,6 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+# ASCII characters other than "\n" that end a line for str.splitlines
+_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+# ASCII whitespace that str.rstrip strips before a "\n" or at the end
+_TRAILING = ("\x1f", " \n", "\t\n")
+
 
 def notebook_version(node: Any) -> str:
     """SHA-256 of the kernel name and each cell's type, tags and source.
@@ -21,9 +26,25 @@ def notebook_version(node: Any) -> str:
     digest.update(f"kernel:{spec.get('name', '')}\n".encode())
     for cell in node["cells"]:
         tags = ",".join(sorted((cell.get("metadata") or {}).get("tags", [])))
-        source = "\n".join(line.rstrip() for line in cell_source(cell).splitlines()).strip("\n")
+        source = normalized_source(cell_source(cell))
         digest.update(f"{cell['cell_type']}\x00{tags}\x00{len(source)}\x00{source}\n".encode())
     return digest.hexdigest()
+
+
+def normalized_source(text: str) -> str:
+    """``text`` with each line's trailing whitespace and the blank lines at both ends removed
+    (lines as ``str.splitlines`` splits them, joined by ``"\\n"``)."""
+    if text.isascii() and not _any_in(text, _BREAKS) and not _any_in(text, _TRAILING) and \
+            not text.endswith((" ", "\t")):  # the usual source: nothing to strip in its lines
+        return text.strip("\n")
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+
+
+def _any_in(text: str, parts: tuple[str, ...]) -> bool:
+    for part in parts:  # noqa: SIM110 - a plain loop costs half of any() over a generator
+        if part in text:
+            return True
+    return False
 
 
 def cell_source(cell: Any) -> str:

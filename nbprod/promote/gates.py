@@ -244,10 +244,10 @@ class GateSet:
 
     @classmethod
     def from_entry_points(cls) -> GateSet:
-        from importlib.metadata import entry_points
+        from ..plugins import group
 
         gates: dict[str, Gate] = {}
-        for entry in entry_points(group=GROUP):
+        for entry in group(GROUP):
             try:
                 loaded = entry.load()
                 gate = loaded() if isinstance(loaded, type) else loaded

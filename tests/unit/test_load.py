@@ -356,3 +356,21 @@ def test_version_survives_a_save_and_reload(write_notebook: Callable[..., Path])
     path = write_notebook(*node.cells)
 
     assert read_notebook(path).version == notebook_version(node)
+
+
+def test_normalized_source_is_the_line_by_line_strip_for_any_text() -> None:
+    """The fast path gives what rstrip of each line (as splitlines splits) gives: versions
+    recorded before it stay the same."""
+    import random
+
+    from nbprod.notebook.version import normalized_source
+
+    def reference(text: str) -> str:
+        return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+
+    alphabet = ["a", "x = 1", " ", "  ", "\t", "\n", "\n\n", "\r", "\x0b", "\x0c", "\x1c",
+                "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u2028", "\u3000", "é", "#"]
+    rng = random.Random(13)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert normalized_source(text) == reference(text), repr(text)
