@@ -209,7 +209,10 @@ def test_the_panel_widget_runs_in_the_browser(lab: Lab, page: Any) -> None:
     output.locator(".lm-TabBar-tab:has-text('Sweep grid')").first.click()
     output.locator(".nbprod-grid-steps input").fill("1, 2, 4, 8")
     page.locator("button.nbprod-sweep").click()
-    page.wait_for_selector(".nbprod-status :text('4 succeeded')", timeout=180_000)
+    # The sweep's own line: the single run's "✓ run …4 succeeded in" (a run id ending in 4)
+    # also holds "4 succeeded", and made this wait end before the sweep did.
+    page.locator(".nbprod-status", has_text=re.compile(r"sweep \S+: 4 succeeded$")).wait_for(
+        timeout=180_000)
     runs = lab.runs(notebook)
     shown = [{k: r.get(k) for k in ("run_id", "state", "failure", "parameters", "values",
                                     "sweep_id")} for r in runs]
