@@ -29,6 +29,8 @@ _BASES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": 
           "List": "list", "dict": "dict", "Dict": "dict", "Any": "any", "object": "any"}
 # Magics and shell escapes are IPython syntax, not Python; they carry no parameters.
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
+# Source without string literals, backslashes or line ends other than "\n" (see _comments)
+_PLAIN = re.compile(r"[\t\n\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*")
 # A comment above the first parameter that titles the cell is not that parameter's help.
 _CELL_TITLE = re.compile(r"^(default\s+)?(parameters?|params?)(\s+cell)?\s*:?$", re.IGNORECASE)
 # ``db_password: str = ""  # nbprod: secret`` (the rest of the comment is the help).
@@ -413,6 +415,16 @@ def _comments(source: str) -> _Comments:
     """Comments ending a line, and comment blocks standing on the lines right above one."""
     trailing: dict[int, str] = {}
     own_line: dict[int, str] = {}
+    if _PLAIN.fullmatch(source):
+        # No string literal, escape or unusual line end: every '#' starts a comment, as
+        # tokenize would find (half of a parameters cell's parse).
+        for number, line in enumerate(source.split("\n"), start=1):
+            at = line.find("#")
+            if at >= 0:
+                text = line[at:].lstrip("#").strip()
+                if text:
+                    (trailing if line[:at].strip() else own_line)[number] = text
+        return _comment_blocks(trailing, own_line)
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT:
@@ -424,6 +436,10 @@ def _comments(source: str) -> _Comments:
                     own_line[token.start[0]] = text
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
+    return _comment_blocks(trailing, own_line)
+
+
+def _comment_blocks(trailing: dict[int, str], own_line: dict[int, str]) -> _Comments:
     above: dict[int, str] = {}
     for line in own_line:
         if line + 1 in own_line:
