@@ -244,9 +244,14 @@ def _files_open_for_writing() -> bool:
     import fcntl
     import stat
 
+    # ipykernel sends fds 1 and 2 to a pipe it reads, and keeps copies of the original
+    # stdout and stderr (the kernel's log) that it writes with os.write: no buffer to flush
+    copies = [getattr(stream, "_original_stdstream_copy", None)
+              for stream in (sys.stdout, sys.stderr)]
     try:
         fds = [int(name) for name in os.listdir("/proc/self/fd")]
-        stdio = {(st.st_dev, st.st_ino) for st in (os.fstat(1), os.fstat(2))}
+        stdio = {(st.st_dev, st.st_ino) for st in (
+            os.fstat(fd) for fd in (1, 2, *(c for c in copies if isinstance(c, int))))}
     except OSError:
         return True
     for fd in fds:
@@ -255,7 +260,6 @@ def _files_open_for_writing() -> bool:
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         except OSError:
             continue
-        # ipykernel keeps copies of the original stdout and stderr (the kernel's log)
         if fd <= 2 or (st.st_dev, st.st_ino) in stdio:
             continue
         if (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)) and \
