@@ -76,8 +76,10 @@ class SupervisedKernelManager(AsyncKernelManager):
         if start is None or not hasattr(self, "_ready"):
             await super().start_kernel(**kw)
             return
+        from jupyter_client.manager import _get_future
+
         if self._attempted_start or not self._ready:
-            self._ready = _future()
+            self._ready = _get_future()
         try:
             await start(self, **kw)
         except Exception as exc:
@@ -170,14 +172,6 @@ class SupervisedKernelManager(AsyncKernelManager):
             return
         while self._exit_code_now() is None and time.monotonic() < deadline:
             time.sleep(_POLL)
-
-
-def _future() -> Any:
-    """What jupyter_client's ``in_pending_state`` makes the ``ready`` future (an asyncio one
-    in a running loop)."""
-    import asyncio
-
-    return asyncio.get_running_loop().create_future()
 
 
 def memory_cgroup(pid: int) -> Path | None:

@@ -34,15 +34,16 @@ def notebook_version(node: Any) -> str:
 def normalized_source(text: str) -> str:
     """``text`` with each line's trailing whitespace and the blank lines at both ends removed
     (lines as ``str.splitlines`` splits them, joined by ``"\\n"``)."""
-    if text.isascii() and not _any_in(text, _BREAKS) and not _any_in(text, _TRAILING) and \
+    if text.isascii() and not mentions(text, _BREAKS) and not mentions(text, _TRAILING) and \
             not text.endswith((" ", "\t")):  # the usual source: nothing to strip in its lines
         return text.strip("\n")
     return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
 
 
-def _any_in(text: str, parts: tuple[str, ...]) -> bool:
-    for part in parts:  # noqa: SIM110 - a plain loop costs half of any() over a generator
-        if part in text:
+def mentions(text: str, words: tuple[str, ...]) -> bool:
+    """Whether any of ``words`` occurs in ``text`` (lint's rules use it too)."""
+    for word in words:  # noqa: SIM110 - a plain loop costs half of any() over a generator
+        if word in text:
             return True
     return False
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ...notebook.version import mentions as mentions  # re-exported for the rules
+
 # A string literal (optional prefix, triple or single quoted) or a comment, whichever starts
 # first; scanning left to right makes "#" in strings and quotes in comments harmless.
 _TOKEN = re.compile(
@@ -57,14 +59,6 @@ def string_literals(source: str) -> Iterator[tuple[int, str, str]]:
         line += source.count("\n", counted, match.start())  # counted once, left to right
         counted = match.start()
         yield line, match.group("prefix") or "", literal[quote:-quote]
-
-
-def mentions(text: str, words: tuple[str, ...]) -> bool:
-    """Whether any of ``words`` occurs in ``text``."""
-    for word in words:  # noqa: SIM110 - a plain loop costs half of any() over a generator
-        if word in text:
-            return True
-    return False
 
 
 def line_at(text: str, offset: int) -> int:
