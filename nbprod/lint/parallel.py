@@ -40,22 +40,36 @@ def split_map(items: Sequence[T], work: Callable[[Sequence[T]], list[R]], *,
         return work(items)
     size = -(-len(items) // count)
     shares = [items[start:start + size] for start in range(0, len(items), size)]
-    children = [_fork(work, share) for share in shares[1:]]
-    if then is not None:
-        then()
-    results = work(shares[0])
-    for share, (pid, reader) in zip(shares[1:], children, strict=True):
-        results.extend(_collect(pid, reader, work, share))
+    children: list[tuple[int, int]] = []
+    for share in shares[1:]:
+        children.append(_fork(work, share, [reader for _pid, reader in children]))
+    try:
+        if then is not None:
+            then()
+        results = work(shares[0])
+    except BaseException:
+        _abandon(children)
+        raise
+    for number, (share, (pid, reader)) in enumerate(zip(shares[1:], children, strict=True)):
+        try:
+            results.extend(_collect(pid, reader, work, share))
+        except BaseException:
+            _abandon(children[number + 1:])
+            raise
     return results
 
 
-def _fork(work: Callable[[Sequence[T]], list[R]], share: Sequence[T]) -> tuple[int, int]:
+def _fork(work: Callable[[Sequence[T]], list[R]], share: Sequence[T],
+          others: Sequence[int]) -> tuple[int, int]:
+    """A child computing ``work(share)``; ``others``: the earlier children's pipes, which it
+    closes (held open here, a pipe would not break when this process closes it)."""
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, send, exit without running this process's cleanup
         code = 0
         try:
-            os.close(reader)
+            for other in (reader, *others):
+                os.close(other)
             data = pickle.dumps(work(share), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writer, "wb") as out:
                 out.write(data)
@@ -64,6 +78,16 @@ def _fork(work: Callable[[Sequence[T]], list[R]], share: Sequence[T]) -> tuple[i
         os._exit(code)
     os.close(writer)
     return pid, reader
+
+
+def _abandon(children: Sequence[tuple[int, int]]) -> None:
+    """Reap children whose results are no longer wanted (this process's share failed).
+    With its pipe closed a child's write fails and it exits, after its share (and its ruff)
+    are done; left alone it would block on the pipe for as long as this process lives (the
+    Jupyter server's does)."""
+    for pid, reader in children:
+        os.close(reader)
+        os.waitpid(pid, 0)
 
 
 def _collect(pid: int, reader: int, work: Callable[[Sequence[T]], list[R]],

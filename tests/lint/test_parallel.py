@@ -68,3 +68,34 @@ def test_a_child_that_dies_has_its_share_done_here() -> None:
 
     assert squares == [n * n for n in range(100)]
     assert started == [True]
+
+
+def _fails_here(share: Sequence[int], parent: int = os.getpid()) -> list[int]:
+    if os.getpid() == parent:
+        raise RuntimeError("this share failed")
+    return [n for n in share for _ in range(2000)]  # more than a pipe holds
+
+
+def test_a_failing_share_here_leaves_no_child_behind() -> None:
+    """The error reaches the caller and every child is stopped and reaped: in a long-lived
+    process (the Jupyter server lints) a child would otherwise block writing to its pipe."""
+    before = _children()
+
+    with pytest.raises(RuntimeError, match="this share failed"):
+        split_map(list(range(300)), _fails_here, workers=3)
+
+    assert _children() == before
+
+
+def _children() -> set[int]:
+    """This process's children, as /proc lists them (zombies included)."""
+    own = str(os.getpid())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == own:
+            found.add(int(entry.name))
+    return found
