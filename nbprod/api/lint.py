@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import collector
 from ..about import __version__
 from ..lint.cache import LintCache
 from ..lint.catalog import RuleSet
@@ -55,19 +56,21 @@ def lint_notebooks(project: Project, paths: Sequence[Path], config: LintConfig, 
                           installed_kernels=kernels)
     cache = _cache(cache_dir, config, rules, kernels) if cache_dir is not None else None
     files = discover(paths, config)
-    report = lint_files(files, root=root, config=config, rules=rules, context=context,
-                        cache=cache)
-    fixes: list[FixResult] = []
-    if fix:
-        fixes = _fix(report, root, write=write)
-        if write and any(f.changed for f in fixes):
-            report = lint_files(files, root=root, config=config, rules=rules,
-                                context=context, cache=cache)
-    recorded = 0
-    if record and not (fix and not write):
-        recorded = _record(report, project, cache, config)
-    if cache is not None:
-        cache.save()
+    # decoded notebooks, cells, findings and records: many objects, no cycles to find
+    with collector.paused():
+        report = lint_files(files, root=root, config=config, rules=rules, context=context,
+                            cache=cache)
+        fixes: list[FixResult] = []
+        if fix:
+            fixes = _fix(report, root, write=write)
+            if write and any(f.changed for f in fixes):
+                report = lint_files(files, root=root, config=config, rules=rules,
+                                    context=context, cache=cache)
+        recorded = 0
+        if record and not (fix and not write):
+            recorded = _record(report, project, cache, config)
+        if cache is not None:
+            cache.save()
     return LintOutcome(report=report, fixes=tuple(fixes), recorded=recorded)
 
 

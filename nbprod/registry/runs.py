@@ -8,16 +8,15 @@ complete. A run whose runner vanished is turned into ``lost`` by :meth:`Registry
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .. import collector
 from ..errors import NotFound
 from ..records import (
     Failure,
@@ -293,7 +292,7 @@ class Registry:
                                   limit=size)
                 if before is not None:
                     query = query.where(runs.c.run_id < before)
-                with _collector_paused():
+                with collector.paused():
                     built = build(reader, query, locate, contiguous=not (notebook or state))
                 yield built
                 if len(built) < size:
@@ -332,22 +331,6 @@ class Registry:
         query = _filtered(sa.select(runs.c.run_id), notebook=notebook, state=state, limit=1)
         with db.reading(self.engine, self.url) as conn:
             return conn.execute(query).scalar()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a page of runs is built. A page is thousands of
-    new tuples and dicts that make no cycles (reference counting frees them), and the
-    collector would walk them again and again while they are built: a tenth of listing
-    100,000 runs."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str | None = None,
