@@ -57,3 +57,59 @@ def test_notebook_tests_record_in_the_projects_registry(project_dir: Path) -> No
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["passed"] and result["recorded"] == 1
     assert result["user"] == result["project_user"] != ""
+
+
+def _many(folder: Path, count: int) -> list[Path]:
+    import nbformat
+
+    folder.mkdir()
+    paths = []
+    for number in range(count):
+        path = folder / f"nb{number:02d}.ipynb"
+        path.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_code_cell(f"import os\nvalue = {number}")])))
+        paths.append(path)
+    return paths
+
+
+def test_each_notebook_is_recorded_once_with_its_findings(project_dir: Path) -> None:
+    """Enough notebooks for a process per core: every result is recorded exactly once, with
+    the findings the lint reported."""
+    paths = _many(project_dir / "many", 40)
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        outcome = lint_notebooks(project, [project_dir / "many"], LintConfig(), use_cache=False)
+        checks = project.registry.checks.latest(kind="lint", limit=100)
+
+    assert outcome.recorded == len(paths) == len(checks)
+    assert sorted(c.notebook for c in checks) == [f"many/{p.name}" for p in paths]
+    linted = {r.path: sorted(f.code for f in r.findings) for r in outcome.report.files}
+    assert {c.notebook: sorted(f["code"] for f in c.details["findings"]) for c in checks} \
+        == linted
+    assert all("F401" in codes for codes in linted.values())
+
+
+def test_a_registry_that_refuses_the_write_fails_the_lint_in_one_line(
+        project_dir: Path) -> None:
+    """A registry locked by another writer past the busy timeout: the lint fails with one
+    line saying so, and nothing is half-recorded."""
+    import sqlite3
+
+    from nbprod.errors import RegistryError
+
+    _many(project_dir / "many", 40)
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        project.registry.checks.latest(limit=1)  # migrated, then locked by another writer
+        database = project.registry_url.removeprefix("sqlite:///")
+        project.busy_timeout = 0.2
+        project.close()
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(RegistryError) as raised:
+                lint_notebooks(project, [project_dir / "many"], LintConfig(), use_cache=False)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert "\n" not in raised.value.one_line()
+        assert "locked" in raised.value.one_line() or "busy" in raised.value.one_line()
+        assert project.registry.checks.latest(kind="lint", limit=5) == []
