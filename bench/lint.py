@@ -13,6 +13,11 @@ interleaved:
 
 ruff runs the same Python checks nbprod asks it for (F821, F401, F811, E9). Prints medians and
 the ratio nbprod / ruff.
+
+``--against DIR`` also times the cold lint of another nbprod version, interleaved with this
+one so both see the same load (DIR holds that version's ``nbprod/`` package, for instance
+``mkdir /tmp/base && git archive <commit> nbprod | tar -x -C /tmp/base``; it goes on
+``PYTHONPATH``, so it gets its own warm nbprod).
 """
 
 from __future__ import annotations
@@ -110,9 +115,10 @@ def make_notebooks(folder: Path, count: int, seed: int = 7) -> None:
         (folder / f"nb_{i:04d}.ipynb").write_text(json.dumps(notebook, indent=1))
 
 
-def timed(cmd: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0, 1)) -> float:
+def timed(cmd: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0, 1),
+          env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode not in ok_codes:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
@@ -123,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another nbprod version's folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nbprod-bench-lint-"))
     try:
@@ -153,8 +160,27 @@ def main() -> None:
             print(f"{case:<6} {ruff_s:>15.3f} {ours:>16.3f} {ours / ruff_s:>7.2f}")
         print("ratio = nbprod lint / ruff check; warm is what a repeated run in CI or a "
               "pre-commit hook costs")
+        if args.against:
+            _against(cases["cold"]["nbprod lint"], work, args.against, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _against(cmd: list[str], work: Path, other: Path, repeat: int) -> None:
+    """The cold lint of this version and of ``other``, alternating."""
+    versions = {"this": dict(os.environ),
+                "against": {**os.environ, "PYTHONPATH": str(other.resolve())}}
+    for env in versions.values():
+        for _ in range(2):  # starts its warm nbprod
+            timed(cmd, work, env=env)
+    samples: dict[str, list[float]] = {name: [] for name in versions}
+    for _ in range(repeat):
+        for name, env in versions.items():
+            samples[name].append(timed(cmd, work, env=env))
+    this, before = (statistics.median(samples[name]) for name in versions)
+    print(f"cold, this version {this:.3f} s, against {other} {before:.3f} s, "
+          f"ratio {this / before:.2f} (medians of {repeat}, alternating; load average "
+          f"{os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":
