@@ -14,12 +14,13 @@ given, makes ruff run again for its JSON report, which is read instead.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -125,12 +126,14 @@ def _concise(out: bytes, shown: dict[str, str]) -> dict[str, list[Finding]] | No
     """Findings from ruff's concise report (run from ``/``), or None if a line does not
     read as one of a file that was given."""
     named = {os.path.abspath(given)[1:]: path for given, path in shown.items()}
+    nested = _nested(named)
     findings: dict[str, list[Finding]] = {}
     severity = RUFF_SEVERITY.get
     printed, path = "", ""
     for line in out.decode("utf-8", "replace").splitlines():
-        if not (printed and line.startswith(printed) and line[len(printed):][:1] == ":"):
-            printed = _printed_path(line, named)
+        if nested or not (printed and line.startswith(printed)
+                          and line[len(printed):][:1] == ":"):
+            printed = _printed_path(line, named, nested)
             if not printed:
                 return None
             path = named[printed]
@@ -146,10 +149,22 @@ def _concise(out: bytes, shown: dict[str, str]) -> dict[str, list[Finding]] | No
     return findings
 
 
-def _printed_path(line: str, named: dict[str, str]) -> str:
-    """The given file a report line is about ("" if none): usually the text before the first
-    location, else the longest given name the line starts with (a name may hold one)."""
-    first = _PATH.match(line)
+def _nested(names: Iterable[str]) -> bool:
+    """Whether a name followed by ":" begins another (then a line's file is the longest
+    given name it starts with, never the first that fits)."""
+    ordered = sorted(names)
+    for name in ordered:
+        after = bisect.bisect_left(ordered, f"{name}:")
+        if after < len(ordered) and ordered[after].startswith(f"{name}:"):
+            return True
+    return False
+
+
+def _printed_path(line: str, named: dict[str, str], nested: bool = False) -> str:
+    """The given file a report line is about ("" if none): the text before the first
+    location, else (or if names are ``nested``) the longest given name the line starts with
+    whose rest reads as a finding."""
+    first = None if nested else _PATH.match(line)
     if first is not None and first.group(1) in named:
         return first.group(1)
     fits = [name for name in named if line.startswith(f"{name}:")

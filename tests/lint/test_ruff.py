@@ -68,7 +68,10 @@ def test_the_concise_report_reads_as_the_json_report(tmp_path: Path) -> None:
     odd.mkdir(parents=True)
     paths = sorted(DATA.rglob("*.ipynb"))
     odd_one = _notebook(odd / "b:1:1: E999 y.ipynb", "print(undefined_name)\nimport sys")
-    paths += [odd_one, _notebook(odd / "c.ipynb", "def f(:\n    pass")]
+    paths += [odd_one, _notebook(odd / "c.ipynb", "def f(:\n    pass"),
+              # one file's name, then ":" and what reads as a location, names another file
+              _notebook(odd / "d", "import json"),
+              _notebook(odd / "d:cell 1:1:8: F401 x.ipynb", "print(also_undefined)")]
     concise, from_json = _both_reports(paths)
 
     assert concise == from_json
