@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,44 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 15) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a fresh database on the test PostgreSQL server, dropped afterwards.
+
+    The drop retries for a while: after a large insert the server's autovacuum may be in the
+    database, and ``DROP DATABASE ... WITH (FORCE)`` may not end an autovacuum worker unless
+    the role is in ``pg_signal_backend`` (``.ci/run`` grants it; a developer's role may lack
+    it).
+    """
+    import secrets
+
+    import sqlalchemy as sa
+
+    base = os.environ.get("NBPROD_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
+            pytest.fail("NBPROD_TEST_POSTGRES_URL is not set but services are required")
+        pytest.skip("no PostgreSQL server (set NBPROD_TEST_POSTGRES_URL)")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except sa.exc.DBAPIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        admin.dispose()
 
 
 def write_notebook(path: Path, parameters: str | None, *cells: str) -> Path:

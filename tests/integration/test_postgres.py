@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from nbprod.registry import Registry
 from nbprod.registry.schema import HEAD_REVISION
 
-from ..conftest import run_json
+from ..conftest import postgres_database, run_json
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -28,22 +27,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty database on the test server; dropped afterwards."""
-    base = os.environ.get("NBPROD_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
-            pytest.fail("NBPROD_TEST_POSTGRES_URL is not set but services are required")
-        pytest.skip("no PostgreSQL server (set NBPROD_TEST_POSTGRES_URL)")
-    name = f"nbprod_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
+    with postgres_database("nbprod") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrates_once_and_reopens_at_head(pg_url: str) -> None:

@@ -5,8 +5,6 @@ adds are the ones those queries use."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +14,14 @@ import sqlalchemy as sa
 from nbprod.records import Lineage, RunnerIdentity, RunRecord, new_run_id
 from nbprod.registry import Registry
 
+from ..conftest import postgres_database
+
 START = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
 
 def _postgres() -> Iterator[str]:
-    base = os.environ.get("NBPROD_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
-            pytest.fail("NBPROD_TEST_POSTGRES_URL is not set but services are required")
-        pytest.skip("no PostgreSQL server (set NBPROD_TEST_POSTGRES_URL)")
-    name = f"nbprod_list_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("nbprod_list") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -3,14 +3,12 @@ rendered, a promotion recorded, as on SQLite."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
+from ..conftest import postgres_database
 from .conftest import (
     SMALL_SETTINGS,
     Server,
@@ -25,27 +23,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture
 def pg_server(tmp_path: Path) -> Iterator[Server]:
-    base = os.environ.get("NBPROD_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("NBPROD_REQUIRE_SERVICES") == "1":
-            pytest.fail("NBPROD_TEST_POSTGRES_URL is not set but services are required")
-        pytest.skip("no PostgreSQL server (set NBPROD_TEST_POSTGRES_URL)")
-    name = f"nbprod_srv_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    root = small_project(tmp_path / "proj")
-    tokens = user_tokens()
-    write_settings(root, SMALL_SETTINGS, tokens)
-    server = start_server(root, tmp_path, tokens, env={"NBPROD_REGISTRY": url})
-    try:
-        yield server
-    finally:
-        server.stop()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("nbprod_srv") as url:
+        root = small_project(tmp_path / "proj")
+        tokens = user_tokens()
+        write_settings(root, SMALL_SETTINGS, tokens)
+        server = start_server(root, tmp_path, tokens, env={"NBPROD_REGISTRY": url})
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def test_runs_pages_and_promotion_on_postgresql(pg_server: Server) -> None:
