@@ -43,19 +43,17 @@ def split_map(items: Sequence[T], work: Callable[[Sequence[T]], list[R]], *,
     children: list[tuple[int, int]] = []
     for share in shares[1:]:
         children.append(_fork(work, share, [reader for _pid, reader in children]))
+    waiting = list(children)  # not yet collected: reaped if this process fails first
     try:
         if then is not None:
             then()
         results = work(shares[0])
-    except BaseException:
-        _abandon(children)
-        raise
-    for number, (share, (pid, reader)) in enumerate(zip(shares[1:], children, strict=True)):
-        try:
+        for share in shares[1:]:
+            pid, reader = waiting.pop(0)
             results.extend(_collect(pid, reader, work, share))
-        except BaseException:
-            _abandon(children[number + 1:])
-            raise
+    except BaseException:
+        _abandon(waiting)
+        raise
     return results
 
 
