@@ -225,6 +225,9 @@ class CheckRecord:
     host: str | None = None
     created_at: dt.datetime = field(default_factory=utcnow)
     check_id: int | None = None
+    # what the result says (notebook, verdict, summary, details) as a digest: a result equal
+    # to the latest recorded for its version, kind and settings is not recorded again
+    result_digest: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

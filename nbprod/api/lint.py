@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ import_builtin()  # the warm nbprod imports this module: its children find the r
 class LintOutcome:
     report: LintReport
     fixes: tuple[FixResult, ...] = field(default_factory=tuple)
-    recorded: int = 0
+    recorded: int = 0  # results added to the registry (an equal latest one is not added again)
 
 
 def lint_notebooks(project: Project, paths: Sequence[Path], config: LintConfig, *,
@@ -128,24 +129,45 @@ def registry_identity(url: str) -> str | None:
 
 def _record(report: LintReport, project: Project, cache: LintCache | None,
             config: LintConfig) -> int:
+    """Record the results not yet in the registry; returns how many were added.
+
+    A result equal to the latest one recorded for its notebook version under these settings
+    (what the gates read) is not added again; their digests are compared, from an index. A
+    version shared by several of the files (copies of one notebook) has each result added,
+    so the last stays the latest, as in the report's order.
+    """
     url = project.registry_url
     identity = registry_identity(url)
     pending = [r for r in report.files if r.notebook_version is not None and not (
         cache is not None and identity is not None and cache.recorded(r.sha256, identity))]
     if not pending:
         return 0
-    host, digest = socket.gethostname(), config.digest()
-    project.registry.checks.add([_check(r, config, digest, project.user, host)
-                                 for r in pending])
+    digest = config.digest()
+    stamps = [_stamp(r, digest) for r in pending]
+    shared = Counter(r.notebook_version for r in pending)
+    latest = project.registry.checks.latest_digests(
+        "lint", digest, [r.notebook_version for r in pending if r.notebook_version])
+    host = socket.gethostname()
+    new = [_check(r, config, digest, project.user, host, stamp)
+           for r, stamp in zip(pending, stamps, strict=True)
+           if shared[r.notebook_version] > 1 or latest.get(r.notebook_version or "") != stamp]
+    project.registry.checks.add(new)
     identity = registry_identity(url) or hashlib.sha256(url.encode()).hexdigest()[:32]
     if cache is not None:
         for result in pending:
             cache.mark_recorded(result.sha256, identity)
-    return len(pending)
+    return len(new)
+
+
+def _stamp(result: FileResult, config_digest: str) -> str:
+    """The digest of the check recorded for ``result``: its details follow from the findings
+    and the settings (bump the first part when what is recorded changes)."""
+    return hashlib.sha256(f"lint 1\x00{config_digest}\x00{result.path}\x00"
+                          f"{result.findings_digest()}".encode()).hexdigest()
 
 
 def _check(result: FileResult, config: LintConfig, digest: str, user: str,
-           host: str) -> CheckRecord:
+           host: str, stamp: str) -> CheckRecord:
     failing = [f for f in result.findings if config.fails(f.severity)]
     counts: dict[str, int] = {}
     for item in result.findings:
@@ -158,4 +180,4 @@ def _check(result: FileResult, config: LintConfig, digest: str, user: str,
         passed=not failing, summary=summary,
         details={"counts": counts, "fail_on": config.fail_on,
                  "findings": [f.to_json() for f in result.findings[:50]]},
-        config_digest=digest, user=user, host=host)
+        config_digest=digest, user=user, host=host, result_digest=stamp)

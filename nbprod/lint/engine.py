@@ -23,7 +23,7 @@ from ..notebook.version import notebook_version
 from .cache import LintCache
 from .catalog import RuleSet
 from .config import LintConfig
-from .model import FileResult, Finding, LintContext, LintNotebook
+from .model import FileResult, Finding, LintContext, LintNotebook, findings_digest
 from .parallel import split_map
 from .ruff import RuffRun
 from .schema import schema_error
@@ -55,20 +55,39 @@ class LintReport:
 
 
 def discover(paths: Sequence[Path], config: LintConfig) -> list[Path]:
-    """The .ipynb files named or found under folders, skipping excluded and hidden folders."""
+    """The .ipynb files named or found under folders, skipping excluded and hidden folders
+    (as resolved paths, each once; a symbolic link to a folder is not followed)."""
     found: list[Path] = []
     for path in paths:
         if path.is_file():
-            found.append(path)
+            found.append(path.resolve())
         elif path.is_dir():
-            for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in config.exclude
-                                 and not d.startswith("."))
-                found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".ipynb"))
+            _walk(path.resolve(), config, found)
         else:
             raise NotFound(f"no such file or folder: {path}")
-    unique = dict.fromkeys(p.resolve() for p in found)
-    return list(unique)
+    return list(dict.fromkeys(found))
+
+
+def _walk(folder: Path, config: LintConfig, found: list[Path]) -> None:
+    """``folder``'s notebooks (sorted), then its folders' in turn. ``folder`` is resolved, so
+    only a file that is itself a link needs resolving (one ``stat`` per file, not one per
+    part of its path)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return  # as os.walk: a folder that cannot be listed is passed over
+    folders = []
+    for entry in entries:
+        if entry.is_dir():
+            if not entry.is_symlink() and entry.name not in config.exclude \
+                    and not entry.name.startswith("."):
+                folders.append(entry.name)
+        elif entry.name.endswith(".ipynb"):
+            path = folder / entry.name
+            found.append(path.resolve() if entry.is_symlink() else path)
+    for name in folders:
+        _walk(folder / name, config, found)
 
 
 def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: RuleSet,
@@ -80,15 +99,21 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
     between ``workers`` processes (default: one per core), each decoding its share once
     (schema, rules, ``noqa`` comments, version) while ruff runs over it in the background.
     """
-    loaded = [_read(path, root) for path in files]
     results: dict[str, FileResult] = {}
     todo: list[_Todo] = []
-    for shown, data, sha in loaded:
-        hit = cache.get(sha, shown) if cache is not None else None
-        if hit is not None:
-            results[shown] = hit
-        else:
-            todo.append(_Todo(shown, _path(root, shown), sha, data))
+    if cache is None:  # each share reads its own notebooks
+        order = [_shown(path, root) for path in files]
+        todo = [_Todo(shown, path) for shown, path in zip(order, files, strict=True)]
+    else:
+        order = []
+        for path in files:
+            shown, data, sha = _read(path, root)
+            order.append(shown)
+            hit = cache.get(sha, shown)
+            if hit is not None:
+                results[shown] = hit
+            else:
+                todo.append(_Todo(shown, path, sha, data))
     if todo:
         # the validators compiled once, before any fork
         schema_error({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
@@ -97,7 +122,7 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
         results[result.path] = result
         if cache is not None:
             cache.put(result)
-    ordered = [results[shown] for shown, _data, _sha in loaded]
+    ordered = [results[shown] for shown in order]
     return LintReport(files=tuple(ordered), config=config)
 
 
@@ -113,18 +138,27 @@ def _lint_share(share: Sequence[_Todo], rules: RuleSet, context: LintContext,
     results = []
     for done in checked:
         findings = done.own + (python.get(done.shown, []) if done.version is not None else [])
-        findings = _filter(findings, done.noqa, config)
-        results.append(FileResult(done.shown, done.sha, done.version,
-                                  tuple(sorted(findings, key=_order))))
+        findings = sorted(_filter(findings, done.noqa, config), key=_order)
+        results.append(FileResult(done.shown, done.sha, done.version, tuple(findings),
+                                  digest=findings_digest(findings)))
     return results
 
 
 @dataclass(frozen=True)
 class _Todo:
+    """A notebook to lint: its name as shown, its path, and its content with its SHA-256 if
+    already read (to look it up in the cache)."""
+
     shown: str
     path: Path
-    sha: str
-    raw: bytes
+    sha: str = ""
+    raw: bytes | None = None
+
+    def read(self) -> tuple[bytes, str]:
+        if self.raw is not None:
+            return self.raw, self.sha
+        data = _read_bytes(self.path)
+        return data, hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -141,15 +175,12 @@ class _Checked:
 
 def _check(item: _Todo, rules: RuleSet, context: LintContext,
            config: LintConfig) -> _Checked:
-    notebook = _parse(item.path, item.shown, item.raw, _loads(item.raw))
+    raw, sha = item.read()
+    notebook = _parse(item.path, item.shown, raw, _loads(raw))
     if isinstance(notebook, Finding):  # settings apply, noqa comments cannot be read
-        return _Checked(item.shown, item.sha, [notebook], None, None)
+        return _Checked(item.shown, sha, [notebook], None, None)
     own = list(_run_rules(notebook, rules, context))
-    return _Checked(item.shown, item.sha, own, _noqa(notebook), notebook_version(notebook.data))
-
-
-def _path(root: Path, shown: str) -> Path:
-    return Path(shown) if Path(shown).is_absolute() else root / shown
+    return _Checked(item.shown, sha, own, _noqa(notebook), notebook_version(notebook.data))
 
 
 def _loads(raw: bytes) -> Any:
@@ -164,15 +195,23 @@ def _order(item: Finding) -> tuple[Any, ...]:
 
 
 def _read(path: Path, root: Path) -> tuple[str, bytes, str]:
+    data = _read_bytes(path)
+    return _shown(path, root), data, hashlib.sha256(data).hexdigest()
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _shown(path: Path, root: Path) -> str:
+    """How findings name ``path``: relative to the project's root if under it."""
     try:
-        shown = path.relative_to(root).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        shown = str(path)
-    return shown, data, hashlib.sha256(data).hexdigest()
+        return str(path)
 
 
 def _parse(path: Path, shown: str, raw: bytes, data: Any) -> LintNotebook | Finding:

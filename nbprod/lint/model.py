@@ -8,8 +8,9 @@ contract from it. Every rule — built in or third party (entry-point group
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +58,21 @@ class FileResult:
     notebook_version: str | None
     findings: tuple[Finding, ...]
     cached: bool = False
+    digest: str = ""  # findings_digest(findings), computed where they were found
+
+    def findings_digest(self) -> str:
+        return self.digest or findings_digest(self.findings)
+
+
+def findings_digest(findings: Sequence[Finding]) -> str:
+    """SHA-256 of what the findings say (their paths aside): equal for equal results, in any
+    process. The registry compares it instead of the findings (``nbprod lint`` records a
+    result only if it differs from the latest recorded)."""
+    digest = hashlib.sha256()
+    for f in findings:
+        digest.update(f"{f.cell}\x1f{f.line}\x1f{f.column}\x1f{f.code}\x1f{f.severity}\x1f"
+                      f"{f.fixable:d}\x1f{f.message}\x1e".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,26 +16,28 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 def location(item: Finding) -> str:
     """``path:cell N:line M`` (as much as is known)."""
-    parts = [item.path]
-    if item.cell is not None:
-        parts.append(f"cell {item.cell}")
-        if item.line is not None:
-            parts.append(f"line {item.line}")
-    return ":".join(parts)
+    if item.cell is None:
+        return item.path
+    if item.line is None:
+        return f"{item.path}:cell {item.cell}"
+    return f"{item.path}:cell {item.cell}:line {item.line}"
 
 
 def as_text(report: LintReport, rules: RuleSet, color: bool = False) -> str:
-    lines = []
-    for item in report.findings:
-        code = item.code
-        if color:
-            import click
+    findings = report.findings
+    if color:
+        import click
 
-            code = click.style(code, fg="red" if item.severity == "error" else
-                               "yellow" if item.severity == "warning" else "blue", bold=True)
-        lines.append(f"{location(item)}: {code} {item.message}")
+        styled = {(sev, code): click.style(code, fg=fg, bold=True)
+                  for sev, fg in _COLOR.items() for code in {f.code for f in findings}}
+        lines = [f"{location(f)}: {styled[f.severity, f.code]} {f.message}" for f in findings]
+    else:
+        lines = [f"{location(f)}: {f.code} {f.message}" for f in findings]
     lines.append(summary(report))
     return "\n".join(lines)
+
+
+_COLOR = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
 def summary(report: LintReport) -> str:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 # The Alembic revision these tables correspond to; tests check it is the scripts' head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 runs = sa.Table(
     "runs", metadata,
@@ -85,7 +85,10 @@ checks = sa.Table(
     sa.Column("user", sa.String(255)),
     sa.Column("host", sa.String(255)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_checks_version", "notebook_version", "kind"),
+    sa.Column("result_digest", sa.String(64)),  # 0008; NULL in older rows
+    # a version's latest result under given settings, from the index alone (0008)
+    sa.Index("ix_checks_latest", "notebook_version", "kind", "config_digest", "check_id",
+             "result_digest"),
 )
 
 # Jobs: immutable versions, job runs, stage pointers, approvals and the audit log.

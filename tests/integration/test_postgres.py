@@ -133,3 +133,30 @@ def test_job_versions_and_racing_promotions_on_postgres(tmp_path: Path, pg_url: 
         assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "PromotionOutcome"]
         entries = [e for e in admin.registry.jobs.audit("flow") if e.user in ("ann", "dan")]
         assert sorted(e.outcome for e in entries) == ["conflict", "ok"]
+
+
+def test_lint_records_a_result_once_per_change_on_postgres(project_dir: Path,
+                                                          pg_url: str) -> None:
+    """The latest-result digests read from PostgreSQL: an unchanged re-lint adds nothing, a
+    changed result (same notebook version) is added."""
+    from nbprod.api import open_project
+    from nbprod.api.lint import lint_notebooks
+    from nbprod.config import load_settings
+    from nbprod.lint.config import LintConfig
+
+    notebook = project_dir / "ok.ipynb"
+    with open_project(load_settings(project_dir, env={"NBPROD_REGISTRY": pg_url}),
+                      {}) as project:
+        def lint() -> int:
+            return lint_notebooks(project, [notebook], LintConfig(), use_cache=False).recorded
+
+        assert lint() == 1
+        assert lint() == 0
+        data = json.loads(notebook.read_text())
+        next(c for c in data["cells"] if c["cell_type"] == "code")["outputs"] = [
+            {"output_type": "stream", "name": "stdout", "text": "AKIAIOSFODNN7EXAMPLE\n"}]
+        notebook.write_text(json.dumps(data))
+        assert lint() == 1
+        [newest, first] = project.registry.checks.latest(kind="lint", limit=5)
+        assert newest.notebook_version == first.notebook_version
+        assert newest.result_digest != first.result_digest

@@ -113,3 +113,100 @@ def test_a_registry_that_refuses_the_write_fails_the_lint_in_one_line(
         assert "\n" not in raised.value.one_line()
         assert "locked" in raised.value.one_line() or "busy" in raised.value.one_line()
         assert project.registry.checks.latest(kind="lint", limit=5) == []
+
+
+def _with_output(path: Path, text: str) -> None:
+    """The notebook's first code cell with one stream output (its version unchanged)."""
+    notebook = json.loads(path.read_text())
+    cell = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
+    path.write_text(json.dumps(notebook))
+
+
+def test_a_result_equal_to_the_latest_recorded_is_not_recorded_again(
+        project_dir: Path) -> None:
+    """Without the cache, re-linting an unchanged folder adds no rows; a result that differs
+    from its version's latest (an output changed, the version did not) is added, and becomes
+    what the gates read; going back to the earlier result is a change again."""
+    paths = _many(project_dir / "many", 40)
+    target = paths[3]
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        def lint() -> int:
+            return lint_notebooks(project, [project_dir / "many"], LintConfig(),
+                                  use_cache=False).recorded
+
+        def latest() -> list[str]:
+            version = project.registry.checks.latest(notebook="many/nb03.ipynb",
+                                                     kind="lint", limit=1)[0].notebook_version
+            newest = project.registry.checks.for_version(version, "lint")[0]
+            return sorted(f["code"] for f in newest.details["findings"])
+
+        assert lint() == 40
+        assert lint() == 0
+        assert len(project.registry.checks.latest(kind="lint", limit=500)) == 40
+        _with_output(target, "key AKIAIOSFODNN7EXAMPLE\n")
+        assert lint() == 1
+        assert "NBP303" in latest()
+        _with_output(target, "nothing to see\n")
+        assert lint() == 1
+        assert "NBP303" not in latest()
+        assert lint() == 0
+        assert len(project.registry.checks.latest(kind="lint", limit=500)) == 42
+
+
+def test_copies_of_one_notebook_are_each_recorded_every_time(project_dir: Path) -> None:
+    """Two files with one version: both results are added on each lint, so the latest for
+    the version is always the last file's, as if every result were recorded."""
+    folder = project_dir / "copies"
+    [first] = _many(folder, 1)
+    second = folder / "nb01.ipynb"
+    second.write_bytes(first.read_bytes())
+    _with_output(second, "key AKIAIOSFODNN7EXAMPLE\n")
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        for _ in range(2):
+            outcome = lint_notebooks(project, [folder], LintConfig(), use_cache=False)
+            assert outcome.recorded == 2
+            version = outcome.report.files[0].notebook_version
+            assert version == outcome.report.files[1].notebook_version
+            assert project.registry.checks.for_version(version, "lint")[0].notebook == \
+                "copies/nb01.ipynb"
+
+
+def test_a_registry_from_before_result_digests_is_migrated_and_recorded_once(
+        project_dir: Path) -> None:
+    """A registry at revision 0007 holding a lint result: opening it adds the digest column
+    (NULL in the old row); the next lint records its result once, then no more."""
+    import contextlib
+    import sqlite3
+
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from nbprod.registry import Registry, db
+    from nbprod.registry.schema import HEAD_REVISION
+
+    paths = _many(project_dir / "many", 1)
+    database = project_dir / ".nbprod" / "registry.db"
+    database.parent.mkdir(exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.execute(sa.text(
+            "INSERT INTO checks (kind, notebook, notebook_version, passed, summary, details, "
+            "created_at) VALUES ('lint', 'many/nb00.ipynb', 'v-old', 1, 'clean', '{}', "
+            "'2026-01-01 00:00:00')"))
+    engine.dispose()
+    Registry.open(f"sqlite:///{database}").close()
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+            HEAD_REVISION
+        assert conn.execute("SELECT result_digest FROM checks").fetchall() == [(None,)]
+    with open_project(load_settings(project_dir, env={}), {}) as project:
+        assert lint_notebooks(project, paths, LintConfig(), use_cache=False).recorded == 1
+        assert lint_notebooks(project, paths, LintConfig(), use_cache=False).recorded == 0
+        [check, old] = project.registry.checks.latest(kind="lint", limit=5)
+        assert check.result_digest is not None and old.result_digest is None

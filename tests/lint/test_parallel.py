@@ -99,3 +99,18 @@ def _children() -> set[int]:
         if fields[1] == own:
             found.add(int(entry.name))
     return found
+
+
+def test_discover_finds_what_os_walk_would_each_once(tmp_path: Path) -> None:
+    """Notebooks sorted per folder, then each subfolder's; hidden and excluded folders and
+    linked folders are not walked; a link to a notebook is its target, listed once."""
+    for name in ("b.ipynb", "a.ipynb", "sub/c.ipynb", "sub/deeper/d.ipynb", ".hidden/e.ipynb",
+                 "skipped/f.ipynb", "other/g.ipynb", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "linked").symlink_to(tmp_path / "other", target_is_directory=True)
+    (tmp_path / "sub" / "z.ipynb").symlink_to(tmp_path / "a.ipynb")
+    found = discover([tmp_path, tmp_path / "b.ipynb"], LintConfig(exclude=("skipped",)))
+    root = tmp_path.resolve()
+    assert found == [root / "a.ipynb", root / "b.ipynb", root / "other" / "g.ipynb",
+                     root / "sub" / "c.ipynb", root / "sub" / "deeper" / "d.ipynb"]
