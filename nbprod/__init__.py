@@ -16,15 +16,25 @@ Importing this package is cheap on purpose (it runs in every production kernel):
 from __future__ import annotations
 
 from .about import __version__
-from .execute.capture import output_path, profile, record, step_path
+
+TYPE_CHECKING = False  # without importing typing (every nbprod command imports this package)
+if TYPE_CHECKING:
+    from .execute.capture import output_path, profile, record, step_path
 
 __all__ = ["__version__", "output_path", "profile", "record", "step_path"]
 
+_CAPTURE = frozenset({"output_path", "profile", "record", "step_path"})
+
 
 def __getattr__(name: str) -> object:
-    """``nbprod.widgets`` without ``import nbprod.widgets``: imported on first use."""
-    if name == "widgets":
-        import importlib
+    """The notebook functions and ``nbprod.widgets``, imported on first use: every ``nbprod``
+    command imports this package first, and its launcher needs none of them."""
+    import importlib
 
+    if name in _CAPTURE:
+        value = getattr(importlib.import_module(".execute.capture", __name__), name)
+        globals()[name] = value
+        return value
+    if name == "widgets":
         return importlib.import_module(".widgets", __name__)
     raise AttributeError(f"module 'nbprod' has no attribute {name!r}")

@@ -32,7 +32,9 @@ Third-party errors are translated where they enter (``raise ... from exc``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # typing is not imported: the launcher of every command imports this
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 # Exit codes, also listed in ``nbprod --help``.
 EXIT_OK = 0

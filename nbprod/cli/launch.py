@@ -15,7 +15,6 @@ This module imports only the standard library: it is what every ``nbprod`` comma
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -26,6 +25,11 @@ from pathlib import Path
 
 from ..rundir import UnsafeRuntimeDir, same_user
 from ..rundir import runtime_dir as runtime_dir
+
+try:  # CPython's own SHA-256: hashlib would load OpenSSL first (a twentieth of a command)
+    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - another interpreter
+    from hashlib import sha256 as _sha256
 
 _SKIP = {"--help", "-h", "--version"}
 # Always run here: "kernels" manages the warm processes themselves; "serve" becomes the
@@ -38,7 +42,13 @@ def main() -> None:
     if _wanted(argv):
         code = _try_warm(argv)
         if code is not None:
-            sys.exit(code)
+            # The child did the work and wrote to the terminal itself; this process holds
+            # nothing to clean up, and the interpreter's orderly shutdown (every module torn
+            # down) would add a fifth to the cost of a quick command.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
     from .main import main as run_here
 
     run_here()
@@ -67,7 +77,8 @@ def warm_key() -> str:
         if "site-packages" in entry or "dist-packages" in entry:
             with contextlib.suppress(OSError):
                 parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    digest: str = _sha256("\n".join(parts).encode()).hexdigest()
+    return digest[:16]
 
 
 def socket_path(key: str) -> Path:

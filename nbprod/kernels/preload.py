@@ -75,10 +75,15 @@ def plan_preload(sources: Iterable[str], folder: Path | None = None) -> PreloadP
     unsafe = sorted(n for n in wanted if n in UNSAFE or n.split(".")[0] in UNSAFE)
     local = _local_names(folder) if folder is not None else set()
     roots = _install_roots()
-    installed = sorted(n for n in wanted if n not in unsafe and _installed(n, roots)
-                       and (n.split(".")[0] not in local
-                            or n.split(".")[0] in sys.stdlib_module_names))
-    return PreloadPlan(modules=tuple(installed), unsafe=tuple(unsafe))
+    installed = {n for n in wanted if n not in unsafe and _installed(n, roots)
+                 and (n.split(".")[0] not in local or n.split(".")[0] in sys.stdlib_module_names)}
+    installed.update(*(_ON_FIRST_USE.get(n, ()) for n in list(installed)))
+    return PreloadPlan(modules=tuple(sorted(installed)), unsafe=tuple(unsafe))
+
+
+# What a package imports on first use that a notebook importing it will use: ``import
+# nbprod`` is cheap in the launcher of every command, and ``nbprod.record`` then loads this.
+_ON_FIRST_USE = {"nbprod": ("nbprod.execute.capture",)}
 
 
 def _local_names(folder: Path) -> set[str]:
