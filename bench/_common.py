@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def normal_bytecode() -> None:
+    """Time nbprod as it is normally installed: with PYTHONDONTWRITEBYTECODE set (some shells
+    and containers set it), an editable install's modules are compiled again by every process
+    (a command's launcher, each kernel), which no installed wheel pays. Drop it, and say so."""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        print("note: PYTHONDONTWRITEBYTECODE unset for the timed commands", file=sys.stderr)
+
+
+normal_bytecode()
+
+
 @contextlib.contextmanager
 def bench_runtime(prefix: str = "nbprod-bench-") -> Iterator[Path]:
     """A scratch folder, and a runtime folder of the benchmark's own for the kernel templates

@@ -30,12 +30,12 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from _common import BIN  # importing it also drops PYTHONDONTWRITEBYTECODE (normal_bytecode)
+
 RUFF_SELECT = "F821,F401,F811,E9"
 _PNG = base64.b64encode(bytes(range(256)) * 8).decode()
 
@@ -168,8 +168,10 @@ def main() -> None:
 
 def _against(cmd: list[str], work: Path, other: Path, repeat: int) -> None:
     """The cold lint of this version and of ``other``, alternating."""
-    versions = {"this": dict(os.environ),
-                "against": {**os.environ, "PYTHONPATH": str(other.resolve())}}
+    # each version records into a registry of its own (their schemas may differ)
+    versions = {"this": {**os.environ, "NBPROD_REGISTRY": f"sqlite:///{work}/this.db"},
+                "against": {**os.environ, "PYTHONPATH": str(other.resolve()),
+                            "NBPROD_REGISTRY": f"sqlite:///{work}/against.db"}}
     for env in versions.values():
         for _ in range(2):  # starts its warm nbprod
             timed(cmd, work, env=env)
