@@ -32,8 +32,11 @@ def runs_command(notebook: str | None, state: str | None, last: int, show_all: b
 
             records = sweep_runs(proj, sweep_id)
         elif as_json:  # streamed: the first runs print while the rest are read
+            from ..lint.parallel import cores
+
             print_json_lines(api.runs_json(proj, notebook=notebook, state=state,
-                                           last=None if show_all else last))
+                                           last=None if show_all else last,
+                                           processes=cores()))
             return 0
         else:
             records = list(api.iter_runs(proj, notebook=notebook, state=state,

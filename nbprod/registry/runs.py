@@ -267,31 +267,52 @@ class Registry:
 
     def iter_run_json(self, *, notebook: str | None = None, state: str | None = None,
                       limit: int | None = None, locate: Locate | None = None,
-                      page: int = 500) -> Iterator[bytes]:
+                      page: int = 500, before: str | None = None,
+                      since: str | None = None) -> Iterator[bytes]:
         """:meth:`iter_runs`, each run as the JSON of its ``to_json()`` (built without the
-        records: listing 100,000 runs as JSON takes seconds)."""
+        records: listing 100,000 runs as JSON takes seconds); only run ids below ``before``
+        and from ``since`` on, if given."""
         for lines in self._pages(RowReader.json_lines, lambda pair: pair[0], notebook=notebook,
-                                 state=state, limit=limit, locate=locate, page=page):
+                                 state=state, limit=limit, locate=locate, page=page,
+                                 before=before, since=since):
             for _run_id, line in lines:
                 yield line
 
+    def split_point(self, *, notebook: str | None = None, state: str | None = None,
+                    at_least: int = 2) -> str | None:
+        """The run id that splits the runs matching the filters into two halves (the newer
+        half from it on), or None for fewer than ``at_least`` runs."""
+        with db.reading(self.engine, self.url) as conn:
+            count = conn.execute(_filtered(sa.select(sa.func.count()).select_from(runs),
+                                           notebook=notebook, state=state, ordered=False)
+                                 ).scalar_one()
+            if count < max(2, at_least):
+                return None
+            query = _filtered(sa.select(runs.c.run_id), notebook=notebook, state=state)
+            return str(conn.execute(query.offset((count - 1) // 2).limit(1)).scalar_one())
+
     def _pages(self, build: Callable[..., list[_T]], run_id: Callable[[_T], str], *,
                notebook: str | None, state: str | None, limit: int | None,
-               locate: Locate | None, page: int) -> Iterator[list[_T]]:
+               locate: Locate | None, page: int, before: str | None = None,
+               since: str | None = None) -> Iterator[list[_T]]:
         """Pages of what ``build`` makes of the runs, newest first; the next page starts
-        after the ``run_id`` of the last item. The first page holds ``page`` runs (what
-        prints at once), the others four times as many: each page costs three statements,
-        so 100,000 runs read 500 at a time spent a tenth of their time on them."""
+        after the ``run_id`` of the last item (``before``, ``since``: bounds on the run ids,
+        the first exclusive). The first page holds ``page`` runs (what prints at once), the
+        others four times as many: each page costs three statements, so 100,000 runs read
+        500 at a time spent a tenth of their time on them."""
         with db.reading(self.engine, self.url) as conn:
             reader = RowReader(conn)
-            before: str | None = None
+            first = True
             while limit is None or limit > 0:
                 size = page if limit is None else min(page, limit)
-                page = 4 * page if before is None else page
+                page = 4 * page if first else page
+                first = False
                 query = _filtered(reader.runs_query(), notebook=notebook, state=state,
                                   limit=size)
                 if before is not None:
                     query = query.where(runs.c.run_id < before)
+                if since is not None:
+                    query = query.where(runs.c.run_id >= since)
                 with collector.paused():
                     built = build(reader, query, locate, contiguous=not (notebook or state))
                 yield built
@@ -335,9 +356,10 @@ class Registry:
 
 def _filtered(query: sa.Select[Any], *, notebook: str | None = None, state: str | None = None,
               run_ids: Iterable[str] | None = None, sweep_id: str | None = None,
-              limit: int | None = None) -> sa.Select[Any]:
+              limit: int | None = None, ordered: bool = True) -> sa.Select[Any]:
     """``query`` over runs, newest first, restricted as ``list_runs`` describes."""
-    query = query.order_by(runs.c.run_id.desc())
+    if ordered:
+        query = query.order_by(runs.c.run_id.desc())
     if sweep_id:
         query = query.where(runs.c.sweep_id == sweep_id)
     if notebook:
