@@ -95,9 +95,11 @@ def lint_files(files: Sequence[Path], *, root: Path, config: LintConfig, rules: 
                workers: int | None = None) -> LintReport:
     """Lint ``files`` (absolute paths); findings name them relative to ``root``.
 
-    Each notebook is read and hashed here, once; the ones not in the cache are shared
-    between ``workers`` processes (default: one per core), each decoding its share once
-    (schema, rules, ``noqa`` comments, version) while ruff runs over it in the background.
+    With a cache, each notebook is read and hashed here, once, to look it up; the ones not
+    in it are shared between ``workers`` processes (default: one per core), each decoding
+    its share once (schema, rules, ``noqa`` comments, version, the findings' digest) while
+    ruff runs over it in the background. Without a cache, each process also reads and
+    hashes its own share.
     """
     results: dict[str, FileResult] = {}
     todo: list[_Todo] = []
