@@ -28,8 +28,9 @@ def as_text(report: LintReport, rules: RuleSet, color: bool = False) -> str:
     if color:
         import click
 
+        codes = {f.code for f in findings}
         styled = {(sev, code): click.style(code, fg=fg, bold=True)
-                  for sev, fg in _COLOR.items() for code in {f.code for f in findings}}
+                  for sev, fg in _COLOR.items() for code in codes}
         lines = [f"{location(f)}: {styled[f.severity, f.code]} {f.message}" for f in findings]
     else:
         lines = [f"{location(f)}: {f.code} {f.message}" for f in findings]

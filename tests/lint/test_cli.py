@@ -185,3 +185,24 @@ def test_malformed_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
 def test_example_pipeline_is_clean() -> None:
     proc = nbprod(REPO, "lint", "--no-record", "--no-cache", "notebooks")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_text_report_colours_each_code_by_its_severity() -> None:
+    import click
+
+    from nbprod.lint.config import LintConfig
+    from nbprod.lint.engine import LintReport
+    from nbprod.lint.model import FileResult, Finding
+    from nbprod.lint.report import as_text
+
+    findings = (Finding("a.ipynb", None, None, "NBP001", "error", "broken"),
+                Finding("a.ipynb", 2, None, "NBP201", "warning", "hidden state"),
+                Finding("a.ipynb", 3, 4, "NBP201", "info", "softened"))
+    report = LintReport(files=(FileResult("a.ipynb", "s", None, findings),),
+                        config=LintConfig())
+    text = as_text(report, RuleSet(()), color=True).splitlines()
+    assert text[:3] == [
+        f"a.ipynb: {click.style('NBP001', fg='red', bold=True)} broken",
+        f"a.ipynb:cell 2: {click.style('NBP201', fg='yellow', bold=True)} hidden state",
+        f"a.ipynb:cell 3:line 4: {click.style('NBP201', fg='blue', bold=True)} softened"]
+    assert as_text(report, RuleSet(())).splitlines()[2] == "a.ipynb:cell 3:line 4: NBP201 softened"
