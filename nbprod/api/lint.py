@@ -143,14 +143,15 @@ def _record(report: LintReport, project: Project, cache: LintCache | None,
     if not pending:
         return 0
     digest = config.digest()
-    stamps = [_stamp(r, digest) for r in pending]
-    shared = Counter(r.notebook_version for r in pending)
-    latest = project.registry.checks.latest_digests(
-        "lint", digest, [r.notebook_version for r in pending if r.notebook_version])
+    versions = [str(r.notebook_version) for r in pending]
+    shared = Counter(versions)
+    latest = project.registry.checks.latest_digests("lint", digest, versions)
     host = socket.gethostname()
-    new = [_check(r, config, digest, project.user, host, stamp)
-           for r, stamp in zip(pending, stamps, strict=True)
-           if shared[r.notebook_version] > 1 or latest.get(r.notebook_version or "") != stamp]
+    new = []
+    for result, version in zip(pending, versions, strict=True):
+        stamp = _stamp(result, digest)
+        if shared[version] > 1 or latest.get(version) != stamp:
+            new.append(_check(result, config, digest, project.user, host, stamp))
     project.registry.checks.add(new)
     identity = registry_identity(url) or hashlib.sha256(url.encode()).hexdigest()[:32]
     if cache is not None:

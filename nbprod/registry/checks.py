@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine, Row
 
 from ..records import CheckRecord
 from . import db
+from .rows import _CHUNK  # bound parameters per IN (...) list, as the run listing
 from .schema import checks
 
 
@@ -76,9 +77,6 @@ def _record(row: Row) -> CheckRecord:  # type: ignore[type-arg]
                        config_digest=row.config_digest, run_id=row.run_id, user=row.user,
                        host=row.host, created_at=created, check_id=row.check_id,
                        result_digest=row.result_digest)
-
-
-_CHUNK = 500  # versions per query (bound parameters)
 
 
 def _rows(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:
