@@ -1,11 +1,13 @@
 """Shell escapes and package installs in code cells, shared by NBP304 and NBP307.
 
 One pass over a cell's lines classifies each as a package install, another shell command,
-or neither, so the two rules agree on which line is which.
+or neither, so the two rules agree on which line is which; the two rules ask for each cell in
+turn, so the last cells' answers are kept (the second asks about the same strings).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Literal
@@ -28,8 +30,17 @@ _SHELL_CELL_MAGIC = re.compile(r"\s*%%(?:bash|sh|script|system)\b")
 
 def shell_lines(source: str) -> Iterator[tuple[int, Kind, str]]:
     """``(line from 1, kind, the line stripped)`` of each install or shell line of a cell."""
+    return iter(_classified(source))
+
+
+@functools.lru_cache(maxsize=512)
+def _classified(source: str) -> tuple[tuple[int, Kind, str], ...]:
     if "!" not in source and "%" not in source and "install" not in source:
-        return
+        return ()
+    return tuple(_scan(source))
+
+
+def _scan(source: str) -> Iterator[tuple[int, Kind, str]]:
     lines = source.splitlines()
     if lines and _SHELL_CELL_MAGIC.match(lines[0]):
         body = [(n, line) for n, line in enumerate(lines[1:], start=2) if line.strip()]
