@@ -57,6 +57,35 @@ MUTATIONS: dict[str, Mutation] = {
         {"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["t"]}]),
     "minor 4 keeps ids": lambda nb: nb.update(nbformat_minor=4),
     "kernelspec without name": lambda nb: nb["metadata"].update(kernelspec={"x": 1}),
+    # metadata fields the schema constrains, ids, execution counts, attachments
+    "tags": lambda nb: nb["cells"][0].update(metadata={"tags": ["a", "b c"], "other": 1}),
+    "tag with a comma": lambda nb: nb["cells"][0].update(metadata={"tags": ["a,b"]}),
+    "tag repeated": lambda nb: nb["cells"][0].update(metadata={"tags": ["a", "a"]}),
+    "tag empty": lambda nb: nb["cells"][0].update(metadata={"tags": [""]}),
+    "tag a number": lambda nb: nb["cells"][0].update(metadata={"tags": [1]}),
+    "tags a string": lambda nb: nb["cells"][0].update(metadata={"tags": "a"}),
+    "tag with a newline": lambda nb: nb["cells"][0].update(metadata={"tags": ["a\nb"]}),
+    "collapsed a string": lambda nb: _cells(nb, "code")[0].update(
+        metadata={"collapsed": "yes"}),
+    "scrolled auto": lambda nb: _cells(nb, "code")[0].update(metadata={"scrolled": "auto"}),
+    "name empty": lambda nb: nb["cells"][0].update(metadata={"name": ""}),
+    "jupyter a list": lambda nb: _cells(nb, "markdown")[0].update(metadata={"jupyter": []}),
+    "execution a number": lambda nb: _cells(nb, "code")[0].update(
+        metadata={"execution": {"iopub.status.busy": 3}}),
+    "execution_count negative": lambda nb: _cells(nb, "code")[0].update(execution_count=-1),
+    "execution_count true": lambda nb: _cells(nb, "code")[0].update(execution_count=True),
+    "execution_count big": lambda nb: _cells(nb, "code")[0].update(execution_count=10**30),
+    "id of 64 characters": lambda nb: nb["cells"][0].update(id="a" * 64),
+    "id of 65 characters": lambda nb: nb["cells"][0].update(id="a" * 65),
+    "id empty": lambda nb: nb["cells"][0].update(id=""),
+    "id ending in a newline": lambda nb: nb["cells"][0].update(id="abc\n"),
+    "id a number": lambda nb: nb["cells"][0].update(id=7),
+    "markdown attachments": lambda nb: _cells(nb, "markdown")[0].update(
+        attachments={"a.png": {"image/png": "AAAA"}}),
+    "markdown attachments broken": lambda nb: _cells(nb, "markdown")[0].update(
+        attachments={"a.png": 3}),
+    "source a dict": lambda nb: _cells(nb, "markdown")[0].update(source={"a": 1}),
+    "cell_type raw with plain fields": lambda nb: nb["cells"][0].update(cell_type="raw"),
 }
 
 
