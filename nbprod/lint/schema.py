@@ -89,18 +89,22 @@ def _split(minor: int) -> tuple[Check, dict[str, Check], dict[str, Check] | None
             {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}:
         # types that exclude each other: the same answer as oneOf, with nothing raised
         misc["multiline_string"] = {"type": ["string", "array"], "items": {"type": "string"}}
+    # each part under the whole schema's draft (nbformat's is draft 4, where 2.0 is not an
+    # integer; fastjsonschema takes a schema that names none as draft 7, where it is)
+    draft = {"$schema": schema["$schema"]} if "$schema" in schema else {}
+
+    def part(name: str) -> Check:
+        return fastjsonschema.compile({**draft, "$ref": f"#/definitions/{name}",
+                                       "definitions": definitions})
+
     outputs = None
     if _outputs_split(definitions):
         definitions["code_cell"]["properties"]["outputs"].pop("items")
-        outputs = {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}",
-                                                 "definitions": definitions})
-                   for kind in _OUTPUT_TYPES}
+        outputs = {kind: part(kind) for kind in _OUTPUT_TYPES}
     top = copy.deepcopy(schema)
     top["properties"]["cells"] = {"type": "array"}
     top["definitions"] = definitions
-    cells = {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}_cell",
-                                           "definitions": definitions})
-             for kind in _CELL_TYPES}
+    cells = {kind: part(f"{kind}_cell") for kind in _CELL_TYPES}
     return fastjsonschema.compile(top), cells, outputs
 
 

@@ -74,6 +74,10 @@ MUTATIONS: dict[str, Mutation] = {
         metadata={"execution": {"iopub.status.busy": 3}}),
     "execution_count negative": lambda nb: _cells(nb, "code")[0].update(execution_count=-1),
     "execution_count true": lambda nb: _cells(nb, "code")[0].update(execution_count=True),
+    "execution_count 2.0": lambda nb: _cells(nb, "code")[0].update(execution_count=2.0),
+    "output execution_count 2.0": lambda nb: _cells(nb, "code")[0].update(outputs=[
+        {"output_type": "execute_result", "execution_count": 2.0, "metadata": {},
+         "data": {"text/plain": "1"}}]),
     "execution_count big": lambda nb: _cells(nb, "code")[0].update(execution_count=10**30),
     "id of 64 characters": lambda nb: nb["cells"][0].update(id="a" * 64),
     "id of 65 characters": lambda nb: nb["cells"][0].update(id="a" * 65),
