@@ -120,7 +120,10 @@ def _validators() -> dict[str, Callable[[Any], object]]:
     import fastjsonschema
 
     schema = json.loads(files("nbformat").joinpath("v4/nbformat.v4.5.schema.json").read_text())
-    return {kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}",
+    # under the schema's own draft (4, where 2.0 is not an integer; fastjsonschema takes a
+    # schema that names none as draft 7)
+    draft = {"$schema": schema["$schema"]} if "$schema" in schema else {}
+    return {kind: fastjsonschema.compile({**draft, "$ref": f"#/definitions/{kind}",
                                           "definitions": schema["definitions"]})
             for kind in _FIELDS}
 

@@ -40,6 +40,8 @@ INVALID = [
     message("stream", name="stdout", text=7),
     message("execute_result", data={"text/plain": "x"}, metadata={}, execution_count="3"),
     message("error", ename="E", evalue="v", traceback="not a list"),
+    # the schema is draft 4, where 2.0 is not an integer (draft 7 would take it)
+    message("execute_result", data={"text/plain": "x"}, metadata={}, execution_count=2.0),
 ]
 
 
