@@ -85,22 +85,31 @@ def _cache(folder: Path, config: LintConfig, rules: RuleSet,
 
 
 def _code_stamp(rules: RuleSet) -> str:
-    """Modification times of the linter's and the rules' modules.
+    """Modification times of the linter's modules (``nbprod/lint`` and its rules, with the
+    helpers they share), of the notebook code it uses (versions, parameters cells) and of
+    plugin rules' modules.
 
     A released nbprod is covered by its version; this catches rules and linter code edited
     in place (editable installs, a plugin in development).
     """
     import sys
 
-    modules = {type(rule).__module__ for rule in rules} | {
-        "nbprod.lint.engine", "nbprod.lint.model", "nbprod.lint.ruff", "nbprod.lint.config"}
+    from .. import lint
+    from ..notebook import contract, version
+
+    folder = Path(lint.__file__).parent
+    files = {str(f) for pattern in ("*.py", "rules/*.py") for f in folder.glob(pattern)}
+    files |= {str(contract.__file__), str(version.__file__)}
+    for rule in rules:
+        path = getattr(sys.modules.get(type(rule).__module__), "__file__", None)
+        if path:
+            files.add(path)
     stamps = []
-    for name in sorted(modules):
-        path = getattr(sys.modules.get(name), "__file__", None)
+    for path in sorted(files):
         try:
-            stamps.append(f"{name}:{os.stat(path).st_mtime_ns}" if path else name)
+            stamps.append(f"{path}:{os.stat(path).st_mtime_ns}")
         except OSError:
-            stamps.append(name)
+            stamps.append(path)
     return ";".join(stamps)
 
 
