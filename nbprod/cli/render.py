@@ -142,7 +142,7 @@ def checks_table(checks: list[CheckRecord], title: str | None) -> Table | Text:
         return Text(f"{title}: none recorded (run nbprod lint / nbprod test)" if title else
                     "no lint or test results recorded yet", style="dim")
     table = Table(show_edge=False, box=None, padding=(0, 2, 0, 0), header_style="bold")
-    for column in (title or "kind", "notebook", "version", "result", "summary", "when"):
+    for column in (title or "kind", "notebook", "version", "result", "summary", "recorded"):
         table.add_column(column, overflow="fold", no_wrap=column not in ("summary",))
     for check in checks:
         result = Text("passed", style="green") if check.passed else Text("failed", style="red")

@@ -108,6 +108,9 @@ def test_results_are_recorded_against_the_notebook_version_and_shown(suite: Path
     assert code == 0 and {c["kind"] for c in checks} == {"lint", "test"}
     text = run_cli(suite, "show", run_id).stdout
     assert "checks of this notebook version" in text
+    # an unchanged lint result is not recorded again: the time shown is when it was first
+    listed = run_cli(suite, "checks", "notebooks/ok.ipynb").stdout
+    assert "recorded" in listed.splitlines()[0] and "when" not in listed.splitlines()[0]
 
 
 def test_junit_xml_and_parallel_workers(suite: Path) -> None:
