@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         # What ipykernel sets before a notebook can import matplotlib; a preloaded pyplot
         # would otherwise settle on a non-interactive backend before any kernel exists.
         os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    remove_dead_spares(Path(args.socket).parent, args.key)  # an earlier template's
     loaded, failed = _preload(args.preload)
     gc.collect()
     gc.freeze()
@@ -72,6 +73,33 @@ def main(argv: list[str] | None = None) -> None:
                      owner, args.env_digest)
     server.cap = (args.max_templates, args.max_memory)
     server.serve()
+
+
+def remove_dead_spares(runtime: Path, key: str) -> int:
+    """Remove the socket folders of this key's spare kernels that no process serves any more
+    (how many). Called by the key's only template (it holds the owner lock), before it starts
+    spares of its own: what is left is an earlier template's (a spare or a kernel killed after
+    it stopped). A kernel still running listens on its shell socket and keeps its folder."""
+    removed = 0
+    for folder in runtime.glob(f"k-{key}-s*"):
+        if not folder.is_dir() or folder.is_symlink() or _listening(folder / "k-1"):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _listening(path: Path) -> bool:
+    """Whether a process accepts connections on this Unix socket."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(str(path))
+    except OSError:  # refused (nobody listens), no such socket, or not a socket
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def owner_path(socket_path: Path) -> Path:
@@ -160,7 +188,12 @@ class _Server:
 
     def _exit(self, listener: socket.socket) -> None:
         if self.spare is not None:
-            self.spare.discard()
+            spare, self.spare = self.spare, None
+            spare.discard()
+            with contextlib.suppress(OSError):
+                os.waitpid(spare.pid, 0)  # killed: at once
+            shutil.rmtree(self.folders.pop(spare.pid, spare.folder), ignore_errors=True)
+        self._reap()  # and the folders of the kernels that have ended
         listener.close()
         for leftover in (self.path, self.info, self.path.with_suffix(".log")):
             leftover.unlink(missing_ok=True)  # ours: we hold the owner lock until exit
