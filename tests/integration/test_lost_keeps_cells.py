@@ -3,15 +3,20 @@ notebook is saved during the run, and the lost run's record links it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from nbprod.api import Project, RunRequest, run_notebook
+from nbprod.records import RunRecord
 
 from ..conftest import run_json, write_notebook
 
@@ -49,3 +54,29 @@ def test_a_killed_runner_leaves_its_finished_cells(project_dir: Path) -> None:
     assert "first cell finished 7\n" in texts and "never reached\n" not in texts
     assert not saved.parent.exists()  # moved into the store, scratch removed
     assert run_json(project_dir, "show", run_id, "--verify")[0] == 0
+
+
+def test_a_run_declared_lost_while_it_runs_keeps_its_files(project: Project) -> None:
+    """Another process declared the run lost (its heartbeat looked stale) while it ran: the
+    run stays lost, and the files its runner stored after all are attached to it."""
+    path = write_notebook(project.root / "slow.ipynb", "n: int = 1",
+                          "import time\ntime.sleep(2)", "print('finished', n)")
+    done: list[RunRecord] = []
+    runner = threading.Thread(target=lambda: done.append(
+        run_notebook(project, RunRequest(str(path)))))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not project.registry.list_runs(state="running"):
+        assert time.monotonic() < deadline and runner.is_alive(), "the run never started"
+        time.sleep(0.05)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    assert project.registry.reap_lost(lambda _runner: False, later)  # as another host would
+    runner.join(timeout=120)
+    record = done[0]
+    assert record.state == "lost" and record.failure is not None
+    names = {a.name for a in record.artifacts}
+    assert {"notebook.ipynb", "report.html", "record.json"} <= names, names
+    stored = json.loads(project.store.read_bytes(f"runs/{record.run_id}/notebook.ipynb"))
+    texts = ["".join(o.get("text", "")) for c in stored["cells"] for o in c.get("outputs", [])]
+    assert "finished 1\n" in texts
+    assert run_json(project.root, "show", record.run_id, "--verify")[0] == 0
