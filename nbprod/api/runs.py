@@ -375,18 +375,11 @@ class _Runner:
                 self.record.run_id, state=state, failure=failure, values=values,
                 artifacts=self.committed, note=final.note, ended_at=final.ended_at,
                 profiles=profiles):
-            self._keep_files_of_a_lost_run()
-
-    def _keep_files_of_a_lost_run(self) -> None:
-        """The run was declared lost before it finished (another process found its
-        heartbeat stale: a runner suspended or starved for minutes). ``lost`` is final, so it
-        stays; what the runner committed is attached to it, but for the files its reaper
-        already attached (the notebook saved so far), so nothing stored is unreachable."""
-        run_id = self.record.run_id
-        taken = {a.name for a in self.project.registry.get_run(run_id).artifacts}
-        kept = [a for a in self.committed if a[0] not in taken]
-        if kept:
-            self.project.registry.add_lost_artifacts(run_id, kept)
+            # Declared lost before it finished (another process found its heartbeat stale:
+            # a runner suspended or starved for minutes). ``lost`` is final, so it stays; what
+            # was committed is attached to it (but the files its reaper already attached, the
+            # notebook saved so far), so nothing stored is unreachable.
+            self.project.registry.add_lost_artifacts(self.record.run_id, self.committed)
 
     def _finish_abnormally(self, exc: BaseException) -> None:
         """Record why the machinery stopped (store full, Ctrl-C); keep what was committed."""

@@ -172,18 +172,21 @@ class Registry:
     def add_lost_artifacts(self, run_id: str,
                            artifacts: Sequence[tuple[str, str, str, int]]) -> bool:
         """Attach artifacts (``(name, key, sha256, size)``, committed to the store) to a run
-        that is ``lost``, once: what its runner had saved before it vanished."""
+        that is ``lost``: what its runner had saved before it vanished, or stored after it
+        was declared lost. A name already attached keeps its first file; returns whether
+        anything was attached."""
         with db.writing(self.engine, self.url) as conn:
             state = conn.execute(sa.select(runs.c.state).where(runs.c.run_id == run_id)
                                  ).scalar()
-            names = [a[0] for a in artifacts]
-            taken = conn.execute(sa.select(run_artifacts.c.name).where(
-                run_artifacts.c.run_id == run_id, run_artifacts.c.name.in_(names))).first()
-            if state != "lost" or taken is not None:
+            taken = set(conn.execute(sa.select(run_artifacts.c.name).where(
+                run_artifacts.c.run_id == run_id,
+                run_artifacts.c.name.in_([a[0] for a in artifacts]))).scalars())
+            kept = [a for a in artifacts if a[0] not in taken]
+            if state != "lost" or not kept:
                 return False
             conn.execute(run_artifacts.insert(), [
                 {"run_id": run_id, "name": name, "key": key, "sha256": sha, "size": size}
-                for name, key, sha, size in artifacts])
+                for name, key, sha, size in kept])
         return True
 
     # -- reading ---------------------------------------------------------------------------
