@@ -119,6 +119,11 @@ def run_notebook_tests(project: Project, notebooks: Sequence[Path], config: Test
     plans = [_plan(settings, path, config, steps) for path in notebooks]
     users = _users_of_other_jobs(settings)
     _preload()
+    if any(p.smoke_parameters is not None for p in plans):
+        # Created and migrated here, once: workers that each open a registry file that does
+        # not exist yet, at the same moment, can lock each other out past the busy timeout
+        # (CI saw "stayed locked by another process" for the first of two smoke runs).
+        project.registry  # noqa: B018 - opening it is the point
     log_dir = Path(tempfile.mkdtemp(prefix="nbprod-test-"))
     budget = settings.timeout + settings.start_timeout + 60
     tasks: list[Task[Any]] = []
