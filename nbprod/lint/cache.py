@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ class LintCache:
         entry = self._entries.get(sha)
         if entry is None:
             return None
-        findings = tuple(replace(Finding.from_json(f), path=shown) for f in entry["findings"])
+        findings = tuple(Finding.from_json(f)._replace(path=shown) for f in entry["findings"])
         return FileResult(path=shown, sha256=sha, notebook_version=entry.get("version"),
                           findings=findings, cached=True)
 

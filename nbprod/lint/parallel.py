@@ -25,6 +25,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def share_count(items: int, *, workers: int | None = None, min_share: int = 16) -> int:
+    """How many processes :func:`split_map` shares ``items`` things between."""
+    if not hasattr(os, "fork"):
+        return 1
+    return max(1, min(workers or cores(), items // min_share))
+
+
 def split_map(items: Sequence[T], work: Callable[[Sequence[T]], list[R]], *,
               then: Callable[[], object] | None = None, min_share: int = 16,
               workers: int | None = None) -> list[R]:
@@ -33,8 +40,8 @@ def split_map(items: Sequence[T], work: Callable[[Sequence[T]], list[R]], *,
     ``then`` runs here once the children are forked (a thread must not be running when a
     process forks). The results keep the order of ``items``.
     """
-    count = max(1, min(workers or cores(), len(items) // min_share))
-    if count == 1 or not hasattr(os, "fork"):
+    count = share_count(len(items), workers=workers, min_share=min_share)
+    if count == 1:
         if then is not None:
             then()
         return work(items)

@@ -46,6 +46,7 @@ class RuffRun:
     paths: Sequence[Path]
     select: Sequence[str]
     shown: dict[str, str]  # path as given (or resolved) -> path as findings print it
+    threads: int | None = None  # ruff's thread pool (RAYON_NUM_THREADS, unless set already)
     _proc: subprocess.Popen[bytes] | None = None
     _files: list[IO[bytes]] = field(default_factory=list)
 
@@ -66,11 +67,16 @@ class RuffRun:
         self._files = [out, err]
         try:
             self._proc = subprocess.Popen(self._command("concise"), stdin=subprocess.DEVNULL,
-                                          stdout=out, stderr=err, cwd="/")
+                                          stdout=out, stderr=err, cwd="/", env=self._env())
         except OSError as exc:
             self._close()
             raise InfraError(f"cannot run ruff: {exc}") from exc
         return self
+
+    def _env(self) -> dict[str, str] | None:
+        if self.threads is None or "RAYON_NUM_THREADS" in os.environ:
+            return None
+        return {**os.environ, "RAYON_NUM_THREADS": str(self.threads)}
 
     def _command(self, output_format: str) -> list[str]:
         from ruff.__main__ import find_ruff_bin
@@ -99,7 +105,8 @@ class RuffRun:
     def _json_report(self) -> dict[str, list[Finding]]:
         try:
             done = subprocess.run(self._command("json"), stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=_TIMEOUT, check=False)
+                                  capture_output=True, timeout=_TIMEOUT, check=False,
+                                  env=self._env())
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InfraError(f"cannot run ruff: {exc}") from exc
         _check_exit(done.returncode, done.stderr)

@@ -7,6 +7,7 @@ version thousands of notebooks without importing nbformat.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 # ASCII characters other than "\n" that end a line for str.splitlines
@@ -21,14 +22,20 @@ def notebook_version(node: Any) -> str:
     Outputs, execution counts and volatile metadata are excluded, so executing or re-saving
     a notebook does not change its version; editing any cell does.
     """
-    digest = hashlib.sha256()
     spec = node["metadata"].get("kernelspec") or {}
-    digest.update(f"kernel:{spec.get('name', '')}\n".encode())
-    for cell in node["cells"]:
-        tags = ",".join(sorted((cell.get("metadata") or {}).get("tags", [])))
-        source = normalized_source(cell_source(cell))
-        digest.update(f"{cell['cell_type']}\x00{tags}\x00{len(source)}\x00{source}\n".encode())
-    return digest.hexdigest()
+    return cells_version(spec.get("name", ""), (
+        (cell["cell_type"], (cell.get("metadata") or {}).get("tags", []), cell_source(cell))
+        for cell in node["cells"]))
+
+
+def cells_version(kernel: str, cells: Iterable[tuple[str, Iterable[str], str]]) -> str:
+    """:func:`notebook_version` from the kernel name and each cell's ``(type, tags,
+    source)``, the source as :func:`cell_source` gives it (the linter has them already)."""
+    parts = [f"kernel:{kernel}\n"]
+    for cell_type, tags, text in cells:
+        source = normalized_source(text)
+        parts.append(f"{cell_type}\x00{','.join(sorted(tags))}\x00{len(source)}\x00{source}\n")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def normalized_source(text: str) -> str:

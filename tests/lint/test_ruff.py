@@ -91,3 +91,23 @@ def test_a_line_that_does_not_read_falls_back_to_the_json_report(tmp_path: Path)
     assert _concise(line + b"a second line of the message\n", given) is None
     assert _concise(line.replace(b"a.ipynb", b"other.ipynb"), given) is None
     assert _concise(line.replace(b"F821 ", b"F821"), given) is None
+
+
+def test_ruff_beside_the_rules_gets_the_threads_it_is_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each share's ruff runs with the cores the shares leave (RAYON_NUM_THREADS), unless
+    the user chose a number already; its findings are the same."""
+    path = _notebook(tmp_path / "a.ipynb", "print(undefined_name)")
+    monkeypatch.delenv("RAYON_NUM_THREADS", raising=False)
+    shown = {str(path): "a.ipynb"}
+    one = RuffRun([path], ["F821", "F401"], shown, threads=1)
+    assert (one._env() or {}).get("RAYON_NUM_THREADS") == "1"
+    assert RuffRun([path], ["F821"], shown)._env() is None
+
+    with one:
+        single = one.result()
+    with RuffRun([path], ["F821", "F401"], shown) as ruff:
+        assert ruff.result() == single
+
+    monkeypatch.setenv("RAYON_NUM_THREADS", "3")
+    assert RuffRun([path], ["F821"], shown, threads=1)._env() is None  # ruff inherits "3"

@@ -117,3 +117,40 @@ def test_same_answer_as_nbformat(mutation: str) -> None:
         assert (schema_error(notebook) is None) is expected, (name, mutation)
         checked += 1
     assert checked >= 10
+
+
+@pytest.mark.parametrize("encode", [
+    pytest.param(lambda text: text.replace('"metadata": {}', '"metadata": {"score": NaN}', 1)
+                 .encode(), id="NaN in metadata"),
+    pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode(), id="byte order mark"),
+    pytest.param(lambda text: text.replace('"execution_count": null',
+                                           '"execution_count": 123456789012345678901234567890',
+                                           1).encode(), id="integer past 64 bits"),
+])
+def test_json_orjson_refuses_is_read_as_nbprod_run_reads_it(
+        tmp_path: Path, encode: Callable[[str], bytes]) -> None:
+    """The linter reads notebooks with orjson; what it refuses or reads otherwise than the
+    standard library gets the answer of nbprod run's reader (here: a notebook, its version)."""
+    import nbformat
+
+    from nbprod.lint.catalog import RuleSet
+    from nbprod.lint.config import LintConfig
+    from nbprod.lint.engine import lint_files
+    from nbprod.lint.model import LintContext
+    from nbprod.notebook.load import parse_notebook
+    from nbprod.notebook.version import notebook_version
+
+    node = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")],
+                                    metadata={"kernelspec": {"name": "python3",
+                                                           "display_name": "Python 3"}})
+    raw = encode(nbformat.writes(node))
+    path = tmp_path / "odd.ipynb"
+    path.write_bytes(raw)
+    report = lint_files([path], root=tmp_path, config=LintConfig(),
+                        rules=RuleSet.from_entry_points(),
+                        context=LintContext(installed_kernels=frozenset({"python3"})))
+
+    (result,) = report.files
+    assert "NBP001" not in {f.code for f in result.findings}, result.findings
+    expected = parse_notebook(raw.decode("utf-8-sig"), "odd.ipynb")
+    assert result.notebook_version == notebook_version(expected)
