@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ._source import mentions
+from ._source import Hints, mentions
 
 
 @dataclass(frozen=True)
@@ -77,19 +77,19 @@ _PLACEHOLDER = re.compile(
 # Every hint of every pattern, lower-cased: text holding none of them holds no secret. A hint
 # holding another ("secret_access_key", "secret") is left out: the shorter one answers.
 _HINTS = frozenset(hint.lower() for pattern in _PATTERNS for hint in pattern.hints)
-_ANY_HINT = tuple(sorted(hint for hint in _HINTS
-                         if not any(other != hint and other in hint for other in _HINTS)))
+_ANY_HINT = Hints(tuple(sorted(hint for hint in _HINTS
+                               if not any(other != hint and other in hint for other in _HINTS))))
 
 
 def may_hold_secrets(text: str) -> bool:
     """A cheap test: False means :func:`find_secrets` finds nothing in ``text``."""
-    return mentions(text.lower(), _ANY_HINT)
+    return _ANY_HINT.any(text.lower())
 
 
 def find_secrets(text: str) -> Iterator[Secret]:
     """The secrets in ``text``, in the order of the patterns (at most one per span)."""
     folded = text.lower()
-    if not mentions(folded, _ANY_HINT):
+    if not _ANY_HINT.any(folded):
         return
     taken: list[tuple[int, int]] = []
     for pattern in _PATTERNS:

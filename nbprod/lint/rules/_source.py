@@ -1,5 +1,8 @@
 """Cheap views of cell source shared by the rules: no ``ast``, one precompiled regex.
 
+:class:`Hints` tells whether a text holds any of a rule's cheap hint words (a rule looks
+closer only then) in one pass over the text, however many words.
+
 :func:`strip_code` blanks comments and the contents of string literals (keeping f-string
 placeholders and every newline, so line numbers survive); :func:`string_literals` yields the
 literals themselves. Both scan with one regex, so a ``#`` inside a string or a quote inside a
@@ -10,7 +13,9 @@ line) are left alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+
+from ahocorasick_rs import AhoCorasick
 
 from ...notebook.version import mentions as mentions  # re-exported for the rules
 
@@ -23,6 +28,31 @@ _TOKEN = re.compile(
       | (?P<comment>\#[^\n]*)""",
     re.VERBOSE)
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]+)\}")
+
+
+class Hints:
+    """Literal words, one of which a text must hold for a rule to look closer.
+
+    The words are searched together (Aho-Corasick, through ``ahocorasick_rs``): one pass over
+    the text, where ``any(word in text for word in words)`` makes one per word. Every
+    notebook is tested and most hold none of the words, so the test is what a rule costs:
+    one pass takes two fifths of the time of the separate tests for 13 words, a quarter for
+    19 (measured on bench/lint.py's notebooks).
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(words)
+        self._automaton = AhoCorasick(self.words)
+
+    def any(self, text: str) -> bool:
+        """Whether ``text`` holds one of the words."""
+        return bool(self._automaton.find_matches_as_indexes(text))
+
+    def found(self, text: str) -> set[str]:
+        """The words ``text`` holds."""
+        words = self.words
+        return {words[index] for index, _start, _end
+                in self._automaton.find_matches_as_indexes(text, overlapping=True)}
 
 
 def _replace(match: re.Match[str]) -> str:

@@ -6,11 +6,14 @@ import re
 from collections.abc import Iterator
 
 from ..model import Finding, LintContext, LintNotebook, Severity, finding
-from ._source import string_literals
+from ._source import Hints, string_literals
 
 # A user's home, on Linux, macOS, Windows (either slash, doubled backslashes), or as ~/.
 # A quote right before "/", "~/" or "C:\\": the only literals that can be such paths.
 _CANDIDATE = re.compile(r"""["'](?:/|~[/\\]|[A-Za-z]:[/\\])""")
+# What each candidate holds: a notebook with none of these has none (one pass over its code,
+# where the regex above stops at every quote).
+_STARTS = Hints(("'/", '"/', "~/", "~\\", ":/", ":\\"))
 _HOME = re.compile(r"(?:/home/|/Users/|/root/|~[/\\]|[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/))"
                    r"[^\s]")
 # Any other drive path: C:\data\x.csv, D:/models (not "a:\n", an escape after a label).
@@ -45,6 +48,8 @@ class HardCodedPath:
     summary = "a string literal holds an absolute or home-folder path"
 
     def check(self, notebook: LintNotebook, context: LintContext) -> Iterator[Finding]:
+        if not _STARTS.any("\n".join(c.source for c in notebook.code_cells)):
+            return
         for cell in notebook.code_cells:
             source = cell.source
             if not _CANDIDATE.search(source):

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator
 
 from ..model import Finding, LintContext, LintNotebook, Severity, finding
-from ._source import line_at, mentions, strip_code
+from ._source import Hints, line_at, strip_code
 
 # A cell cannot draw random numbers, or seed a generator, without one of these words.
-_HINTS = ("rand", "Random", "_rng", "torch", "seed", "split", "Split", "Boosting", "Trees",
-          "KMeans", "KFold", "MLP", "SGD")
+_HINTS = Hints(("rand", "Random", "_rng", "torch", "seed", "split", "Split", "Boosting",
+                "Trees", "KMeans", "KFold", "MLP", "SGD"))
 
 _NUMPY = re.compile(
     r"\b(?:np|numpy)\.random\.(?:rand|randn|randint|random_integers|random_sample|random|ranf|"
@@ -72,10 +72,9 @@ class UnseededRandomness:
 
     def check(self, notebook: LintNotebook, context: LintContext) -> Iterator[Finding]:
         code_cells = notebook.code_cells
-        if not mentions("\n".join(c.source for c in code_cells), _HINTS):
+        if not _HINTS.any("\n".join(c.source for c in code_cells)):
             return
-        cells = [(c.index, strip_code(c.source)) for c in code_cells
-                 if mentions(c.source, _HINTS)]
+        cells = [(c.index, strip_code(c.source)) for c in code_cells if _HINTS.any(c.source)]
         code = "\n".join(text for _index, text in cells)
         seed_all = bool(_SEED_ALL.search(code))
         numpy_seeded = seed_all or bool(_SEED_NUMPY.search(code))
