@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbprod.rundir import UnsafeRuntimeDir, check_private, runtime_dir, same_user
+from nbprod.rundir import UnsafeRuntimeDir, check_private, runtime_dir, same_user, temp_dir
 
 
 def test_created_private_whatever_the_umask(tmp_path: Path) -> None:
@@ -63,3 +63,20 @@ def test_same_user_sees_the_peer_of_a_socket() -> None:
         assert same_user(left) and same_user(right)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unconnected:
         assert not same_user(unconnected)
+
+
+def test_without_xdg_runtime_dir_the_folder_is_in_tempfiles_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """temp_dir answers as tempfile.gettempdir (which the launcher does not import)."""
+    import tempfile
+
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)  # its answer is cached: ask again
+    assert temp_dir(os.environ) == tempfile.gettempdir()
+
+    monkeypatch.setenv("TMP", str(tmp_path / "missing"))  # not a folder: passed over
+    monkeypatch.setenv("TEMP", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert temp_dir(os.environ) == tempfile.gettempdir() == str(tmp_path)
+    assert runtime_dir({"TEMP": str(tmp_path)}) == tmp_path / f"nbprod-{os.getuid()}"
