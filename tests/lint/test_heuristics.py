@@ -416,3 +416,19 @@ def test_kernel_names_are_case_blind() -> None:
     assert len(check("NBP305", book, context)) == 1
     del book.data["metadata"]["kernelspec"]
     assert "no kernelspec" in check("NBP305", book, context)[0].message
+
+
+# --- NBP101 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("first", "fixable"), [
+    ("alpha = 0.5\nrows: int = 10", True),
+    ("import os\nalpha = 0.5", False),
+    ("alpha = 0.5\nfor i in range(3):\n    alpha += i", False),
+    ("print(1)", False),
+    ("from_date = '2024-01-01'\nformat_ = 'csv'\nif_missing = 'skip'", True),
+    ('doc = """\nimport this, then that\n"""\nalpha = 0.5', True),  # in a string: no import
+])
+def test_missing_parameters_is_fixable_only_for_literal_assignments(first: str,
+                                                                   fixable: bool) -> None:
+    (found,) = check("NBP101", notebook(first, "print(alpha)"))
+    assert found.fixable is fixable

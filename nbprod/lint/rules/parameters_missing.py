@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..model import Finding, LintContext, LintNotebook, Severity, finding
@@ -32,8 +33,15 @@ class MissingParametersCell:
                           fixable=_looks_like_parameters(candidate.source))
 
 
+# A line (outside a triple-quoted string) opening a statement that is not an assignment: a
+# keyword, which no assignment begins with.
+_STATEMENT = re.compile(r"^(?:import|from|def|class|for|while|if|with|try|async)\b", re.M)
+
+
 def _looks_like_parameters(source: str) -> bool:
     """Whether a cell holds only literal assignments (so --fix may tag it)."""
+    if _STATEMENT.search(source) and '"""' not in source and "'''" not in source:
+        return False  # an import, a def, a loop...: no need to parse the cell to say so
     import ast
 
     try:
