@@ -1,6 +1,6 @@
 """Benchmark: where one warm run's time goes, phase by phase, beside its cells' own time.
 
-    python bench/phases.py [--runs 15] [--notebook train] [-p n_estimators=10]
+    python bench/phases.py [--runs 15] [--notebook train] [-p n_estimators=10] [--pause 0]
 
 In one process (as the warm nbprod runs a command), on a copy of the example project, it
 runs the notebook a few times to warm everything (kernel template, report exporter, file
@@ -10,6 +10,10 @@ and parameters, lineage), registry, kernel (fork, kernel ready), execute (the ce
 the runner sees them), shutdown, report, store. It prints each phase's median, the runner's
 wall time, the cells' own time (what the kernel says each cell took: the execute_input to
 execute_reply timestamps nbclient records) and the overhead (wall time minus cells' time).
+
+Runs follow each other at once; ``--pause S`` waits S seconds between them, as separate
+commands (or a person) would, so what a template does between two runs (a spare kernel's
+start) is off the next run's path, as it is outside a tight loop.
 
 A regression shows up here as one phase growing. Kernel templates started here live in a
 runtime folder of the benchmark's own and are stopped at the end.
@@ -74,7 +78,7 @@ def cells_seconds(notebook: dict[str, Any]) -> float:
 
 
 def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: int,
-              warmup: int = 3) -> dict[str, float]:
+              warmup: int = 3, pause: float = 0.0) -> dict[str, float]:
     """Medians (seconds) per phase, of the wall time, the cells' time and the overhead."""
     from nbprod import api
     from nbprod.api.runs import RunRequest, run_notebook
@@ -86,6 +90,7 @@ def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: in
     samples: dict[str, list[float]] = defaultdict(list)
     with api.open_project(load_settings(env=os.environ), os.environ) as proj:
         for index in range(warmup + runs):
+            time.sleep(pause)
             clock = PhaseClock()
             start = time.perf_counter()
             record = run_notebook(proj, request, clock)  # type: ignore[arg-type]
@@ -120,12 +125,14 @@ def main() -> None:
     parser.add_argument("--notebook", default="train")
     parser.add_argument("-p", dest="params", action="append", default=None,
                         metavar="NAME=VALUE", help="a parameter (default n_estimators=10)")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="S",
+                        help="seconds between two runs (default 0: one after the other)")
     args = parser.parse_args()
     params = dict(p.split("=", 1) for p in (args.params or ["n_estimators=10"]))
     with bench_runtime() as work:
         project = example_project(work)
         timed([str(BIN / "nbprod"), "run", "prepare"], project)
-        medians = breakdown(project, args.notebook, params, args.runs)
+        medians = breakdown(project, args.notebook, params, args.runs, pause=args.pause)
         print(f"load average {load()}")
         print_breakdown(medians, args.runs,
                         f"{args.notebook} ({', '.join(f'{k}={v}' for k, v in params.items())})")

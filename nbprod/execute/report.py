@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ReportError
@@ -57,14 +58,48 @@ _ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "acronym": {"title"},
 
 
 def clean_html(element: Any) -> str:
-    """Sanitize HTML as nbconvert's ``clean_html`` filter does."""
+    """Sanitize HTML as nbconvert's ``clean_html`` filter does (remembered per text: a
+    notebook run again, or a sweep's points, shows mostly the same cells and tables)."""
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return _CLEANED.get(text, _clean)
+
+
+def _clean(text: str) -> str:
     import nh3
 
-    text = element.decode() if isinstance(element, bytes) else str(element)
     return nh3.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None)
 
 
+class _Memo:
+    """Results of a pure function of a string key, kept per process: at most ``entries``,
+    none whose key is longer than ``longest`` characters; emptied when full."""
+
+    def __init__(self, entries: int, longest: int) -> None:
+        self.entries = entries
+        self.longest = longest
+        self._kept: dict[Any, str] = {}
+
+    def get(self, key: Any, compute: Callable[[Any], str]) -> str:
+        found = self._kept.get(key)
+        if found is None:
+            found = compute(key)
+            if _length(key) <= self.longest:
+                if len(self._kept) >= self.entries:
+                    self._kept.clear()
+                self._kept[key] = found
+        return found
+
+
+def _length(key: Any) -> int:
+    return len(key) if isinstance(key, str) else sum(len(k) for k in key if isinstance(k, str))
+
+
+# Texts up to 256 KB (a big table is sanitized each time): a few MB per process at most.
+_CLEANED = _Memo(entries=1024, longest=256 * 1024)
+
+
 def _exporter_class() -> Any:
+    from jinja2 import pass_context
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
@@ -93,22 +128,57 @@ def _exporter_class() -> Any:
         """HTMLExporter without its final BeautifulSoup pass over the whole page.
 
         That pass (re-parsing ~300 KB to add alt texts and tab stops) was half the render
-        time; images get their alt text from a cheap substitution instead.
+        time; images get their alt text from a cheap substitution instead. What depends only
+        on the notebook's text (a markdown cell's HTML, the highlighter for a language) and
+        the page's fixed parts (its style sheets) are made once per process, not per report.
         """
+
+        _highlighters: dict[Any, Any] = {}
+        _markdown = _Memo(entries=2048, longest=64 * 1024)
+        _css: dict[str, Any] = {}
 
         def from_notebook_node(self, nb: Any, resources: Any = None,  # type: ignore[override]
                                **kw: Any) -> tuple[str, Any]:
             langinfo = nb.metadata.get("language_info", {})
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
             register: Any = self.register_filter  # nbconvert's untyped API
-            register("highlight_code", self.filters.get(
-                "highlight_code",
-                CachedHighlight(pygments_lexer=lexer, parent=self)))  # type: ignore[no-untyped-call]
-            resources = self._init_resources(resources)  # type: ignore[no-untyped-call]
+            highlight = self.filters.get("highlight_code")
+            if highlight is None:
+                highlight = self._highlighters.get(lexer)
+                if highlight is None:
+                    highlight = CachedHighlight(pygments_lexer=lexer, parent=self)  # type: ignore[no-untyped-call]
+                    self._highlighters[lexer] = highlight
+            register("highlight_code", highlight)
+            resources = self._init_resources(resources)
             register("filter_data_type", WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))
             html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return _IMG_WITHOUT_ALT.sub('<img alt="" ', html), resources
+
+        def _init_resources(self, resources: Any) -> Any:
+            resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]
+            include_css = resources["include_css"]
+
+            def remembered_css(name: str) -> Any:  # the installed template's files
+                if name not in self._css:
+                    self._css[name] = include_css(name)
+                return self._css[name]
+
+            resources["include_css"] = remembered_css
+            return resources
+
+        @pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            """nbconvert's markdown filter, remembered per cell text (and notebook folder);
+            cells with attachments, or with images embedded from files, are rendered each
+            time."""
+            if self.embed_images or context.get("cell", {}).get("attachments"):
+                return str(super().markdown2html(context, source))
+            path = context.get("resources", {}).get("metadata", {}).get("path", "")
+            return self._markdown.get(
+                (source, path),
+                lambda key: str(super(ReportExporter, self).markdown2html(
+                    context, source)))
 
     return ReportExporter
 
@@ -146,21 +216,29 @@ class ReportRenderer:
 
 
 def _without_scripts(node: Any) -> Any:
-    import copy
-
-    safe = copy.deepcopy(node)
-    safe.metadata.pop("widgets", None)
-    for cell in safe.cells:
-        if "outputs" not in cell:
-            continue
-        kept = []
-        for output in cell.outputs:
-            data = output.get("data")
-            if data:
-                for mime in [m for m in data if m in _UNSAFE_MIME or m.startswith(_DATA_ONLY)]:
-                    data.pop(mime, None)
-                if not data:
-                    continue  # nothing left to show
-            kept.append(output)
-        cell.outputs = kept
+    """The notebook without what the page must not run or show (JavaScript, widget state,
+    values glued for nbprod). It shares ``node``'s cells and outputs but for those it
+    changes: nbconvert deep-copies the notebook before it changes anything itself."""
+    node_class: Any = nbformat.NotebookNode
+    safe = node_class(node)
+    safe.metadata = node_class({k: v for k, v in node.metadata.items() if k != "widgets"})
+    cells = []
+    for cell in node.cells:
+        if "outputs" in cell:
+            kept, changed = [], False
+            for output in cell.outputs:
+                data = output.get("data")
+                hidden = [m for m in data if m in _UNSAFE_MIME or m.startswith(_DATA_ONLY)] \
+                    if data else []
+                if hidden:
+                    changed = True
+                    shown = {m: v for m, v in data.items() if m not in hidden}
+                    if not shown:
+                        continue  # nothing left to show
+                    output = node_class({**output, "data": node_class(shown)})
+                kept.append(output)
+            if changed:
+                cell = node_class({**cell, "outputs": kept})
+        cells.append(cell)
+    safe.cells = cells
     return safe

@@ -44,3 +44,50 @@ def test_cached_highlight_matches_nbconvert_and_tells_magics_apart() -> None:
         assert cached(source, metadata=metadata) == plain(source, metadata=metadata)
         assert cached(source, metadata=metadata) == plain(source, metadata=metadata)
     assert cached(source) != cached(source, metadata={"magics_language": "bash"})
+
+
+def _clear_remembered() -> None:
+    from nbprod.execute import report
+
+    exporter = warm_exporter()
+    for memo in (report._CLEANED, type(exporter)._markdown):
+        memo._kept.clear()
+    type(exporter)._css.clear()
+
+
+def test_a_page_rendered_from_remembered_parts_is_the_page_rendered_afresh() -> None:
+    v4 = nbformat.v4
+    table = "<table><tr><th>a</th></tr><tr><td onclick='x()'>1</td></tr></table>"
+    node = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Results\n\nSome *text* and $x^2$."),
+        v4.new_code_cell("df", outputs=[v4.new_output(
+            "execute_result", execution_count=1, data={"text/html": table, "text/plain": "df"})]),
+        v4.new_markdown_cell("## Next\n\n| a | b |\n|---|---|\n| 1 | 2 |"),
+    ])
+    _clear_remembered()
+    fresh = ReportRenderer().render(node)
+    again = ReportRenderer().render(node)  # markdown, sanitized HTML and CSS remembered
+    assert again == fresh
+    assert b"onclick" not in again and b"<td>1</td>" in again
+    _clear_remembered()
+    assert ReportRenderer().render(node) == fresh
+
+
+def test_markdown_with_attachments_is_rendered_for_each_cell() -> None:
+    # (the page's sanitizer then drops images, as nbconvert's does; the filter must not
+    # hand one cell's attachment to another)
+    markdown = warm_exporter().markdown2html
+    source = "![plot](attachment:plot.png)"
+    htmls = [markdown({"cell": {"attachments": {"plot.png": {"image/png": pixel}}}}, source)
+             for pixel in ("iVBORw0KGgoAAAA=", "R0lGODlhAQABAAA=")]
+    assert "iVBORw0KGgoAAAA=" in htmls[0] and "R0lGODlhAQABAAA=" in htmls[1]
+    assert markdown({}, "*a*") == markdown({}, "*a*") == "<p><em>a</em></p>\n"
+
+
+def test_rendering_leaves_the_executed_notebook_alone() -> None:
+    node = _notebook()
+    before = nbformat.writes(node)
+    page = ReportRenderer().render(node).decode()
+    assert "alert('js')" not in page
+    assert nbformat.writes(node) == before  # the stored notebook keeps its JavaScript output
+    assert "application/javascript" in node.cells[1].outputs[1].data
