@@ -1,6 +1,7 @@
 """Benchmark: where one warm run's time goes, phase by phase, beside its cells' own time.
 
     python bench/phases.py [--runs 15] [--notebook train] [-p n_estimators=10] [--pause 0]
+                           [--forked]
 
 In one process (as the warm nbprod runs a command), on a copy of the example project, it
 runs the notebook a few times to warm everything (kernel template, report exporter, file
@@ -10,6 +11,10 @@ and parameters, lineage), registry, kernel (fork, kernel ready), execute (the ce
 the runner sees them), shutdown, report, store. It prints each phase's median, the runner's
 wall time, the cells' own time (what the kernel says each cell took: the execute_input to
 execute_reply timestamps nbclient records) and the overhead (wall time minus cells' time).
+
+With ``--forked`` each run is made in a child forked from a process that has preloaded what
+the warm nbprod preloads, as ``nbprod run`` is: nothing one run leaves in the process (a
+report's remembered parts, caches filled on first use) helps the next.
 
 Runs follow each other at once; ``--pause S`` waits S seconds between them, as separate
 commands (or a person) would, so what a template does between two runs (a spare kernel's
@@ -78,7 +83,7 @@ def cells_seconds(notebook: dict[str, Any]) -> float:
 
 
 def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: int,
-              warmup: int = 3, pause: float = 0.0) -> dict[str, float]:
+              warmup: int = 3, pause: float = 0.0, forked: bool = False) -> dict[str, float]:
     """Medians (seconds) per phase, of the wall time, the cells' time and the overhead."""
     from nbprod import api
     from nbprod.api.runs import RunRequest, run_notebook
@@ -88,9 +93,9 @@ def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: in
     given = {k: api.GivenValue(v, source="-p", raw=True) for k, v in parameters.items()}
     request = RunRequest(notebook=notebook, parameters=given, wait_for_template=True)
     samples: dict[str, list[float]] = defaultdict(list)
-    with api.open_project(load_settings(env=os.environ), os.environ) as proj:
-        for index in range(warmup + runs):
-            time.sleep(pause)
+
+    def one_run() -> dict[str, float]:
+        with api.open_project(load_settings(env=os.environ), os.environ) as proj:
             clock = PhaseClock()
             start = time.perf_counter()
             record = run_notebook(proj, request, clock)  # type: ignore[arg-type]
@@ -98,20 +103,53 @@ def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: in
             clock.close()
             if record.state != "succeeded":
                 raise SystemExit(f"run failed: {record.failure}")
-            if index < warmup:
-                continue
             stored = json.loads(proj.store.read_bytes(f"runs/{record.run_id}/notebook.ipynb"))
-            cells = cells_seconds(stored)
-            for name in PHASES:
-                samples[name].append(clock.spent.get(name, 0.0))
-            samples["wall"].append(wall)
-            samples["cells"].append(cells)
-            samples["overhead"].append(wall - cells)
+        cells = cells_seconds(stored)
+        return {**{name: clock.spent.get(name, 0.0) for name in PHASES},
+                "wall": wall, "cells": cells, "overhead": wall - cells}
+
+    if forked:
+        import gc
+
+        from nbprod.cli.warm import _preload
+
+        _preload()
+        gc.collect()
+        gc.freeze()
+    for index in range(warmup + runs):
+        time.sleep(pause)
+        spent = in_child(one_run) if forked else one_run()
+        if index >= warmup:
+            for name, value in spent.items():
+                samples[name].append(value)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def print_breakdown(medians: dict[str, float], runs: int, label: str) -> None:
-    print(f"one warm run of {label}, median of {runs} runs in one process (ms)")
+def in_child(work: Any) -> dict[str, float]:
+    """``work()`` in a forked child; its result comes back through a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            os.write(write, json.dumps(work()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status or not data:
+        raise SystemExit(f"the forked run failed (wait status {status})")
+    result: dict[str, float] = json.loads(data)
+    return result
+
+
+def print_breakdown(medians: dict[str, float], runs: int, label: str,
+                    where: str = "in one process") -> None:
+    print(f"one warm run of {label}, median of {runs} runs {where} (ms)")
     for name in PHASES:
         print(f"  {name:<10} {medians[name] * 1000:>8.1f}")
     print(f"  {'wall':<10} {medians['wall'] * 1000:>8.1f}   runner wall time")
@@ -127,15 +165,20 @@ def main() -> None:
                         metavar="NAME=VALUE", help="a parameter (default n_estimators=10)")
     parser.add_argument("--pause", type=float, default=0.0, metavar="S",
                         help="seconds between two runs (default 0: one after the other)")
+    parser.add_argument("--forked", action="store_true",
+                        help="each run in a fork of a preloaded process, as `nbprod run` is")
     args = parser.parse_args()
     params = dict(p.split("=", 1) for p in (args.params or ["n_estimators=10"]))
     with bench_runtime() as work:
         project = example_project(work)
         timed([str(BIN / "nbprod"), "run", "prepare"], project)
-        medians = breakdown(project, args.notebook, params, args.runs, pause=args.pause)
+        medians = breakdown(project, args.notebook, params, args.runs, pause=args.pause,
+                            forked=args.forked)
         print(f"load average {load()}")
         print_breakdown(medians, args.runs,
-                        f"{args.notebook} ({', '.join(f'{k}={v}' for k, v in params.items())})")
+                        f"{args.notebook} ({', '.join(f'{k}={v}' for k, v in params.items())})",
+                        "each forked from a preloaded process" if args.forked else
+                        "in one process")
     sys.stdout.flush()
 
 

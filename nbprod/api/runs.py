@@ -234,7 +234,7 @@ class _Runner:
         heartbeat.start()
         self.work.mkdir(parents=True, exist_ok=True)
         try:
-            result = self._execute()
+            result = self._execute(renderer)
             try:
                 self._finish(result, renderer)
             finally:
@@ -252,7 +252,7 @@ class _Runner:
             heartbeat.stop()
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def _execute(self) -> Any:
+    def _execute(self, renderer: Any) -> Any:
         from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV
         from ..execute.engine import ExecutionRequest, execute_notebook
         from ..execute.fast import choose_kernel
@@ -288,7 +288,8 @@ class _Runner:
                 shutdown_timeout=defaults.shutdown_timeout,
                 kernel_log=self.work / "kernel.log", preload=choice.preload,
                 template=choice.template,
-                autosave=self._autosave, defer_stop=True),
+                autosave=self._autosave, defer_stop=True,
+                on_started=renderer.prime),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
     def _autosave(self, node: Any) -> None:

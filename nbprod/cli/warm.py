@@ -75,6 +75,12 @@ def _preload() -> None:
     from ..lint.schema import schema_error
 
     schema_error(nbformat.v4.new_notebook())  # and lint's own (per cell type)
+    # jupyter_client's provisioner factory (a singleton) reads every installed distribution's
+    # entry points when a kernelspec is first looked up: ~20 ms of each run otherwise. The
+    # warm nbprod is replaced when the installed packages change, and the factory with it.
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    KernelProvisionerFactory.instance()
     from ..execute.outputs import output_node
     from ..lint.catalog import GROUP as RULES
     from ..plugins import group

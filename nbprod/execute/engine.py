@@ -78,6 +78,10 @@ class ExecutionRequest:
     autosave: Callable[[Any], None] | None = None
     autosave_every: float = 5.0
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES  # per cell; the rest is dropped, noted
+    # Called once the kernel is ready, before its first cell, with the notebook being
+    # executed (its language_info the kernel's): for the caller's work that can overlap the
+    # cells, such as the report's priming.
+    on_started: Callable[[Any], None] | None = None
     # After a run without failure, only ask the kernel to shut down and return at once:
     # the caller calls the result's ``finish`` (which waits for the kernel's exit, kills
     # what is left of its process group and reaps it) before it reads files the notebook
@@ -221,9 +225,10 @@ def _attempt(request: ExecutionRequest,
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
     km.preload = list(request.preload) if request.preload is not None else None
     km.template = request.template
+    client: BoundedClient  # the hook below reads its kernel client once it runs
     client = BoundedClient(
         manager, km=km, max_output_bytes=request.max_output_bytes,
-        on_notebook_start=lambda **_: _phase(observer, "execute"),
+        on_notebook_start=lambda **_: _started(observer, request.on_started, node, client),
         after_cells=lambda: _phase(observer, "shutdown"),
         kernel_name=request.kernel_name, timeout=_seconds(request.cell_timeout),
         extra_arguments=list(KERNEL_ARGUMENTS),
@@ -289,6 +294,17 @@ def _attempt(request: ExecutionRequest,
 # ``%history`` of the run itself are unchanged; a production run stays out of the history of
 # the user's interactive sessions.
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+
+
+def _started(observer: ExecutionObserver | None, hook: Callable[[Any], None] | None,
+             node: Any, client: Any) -> None:
+    _phase(observer, "execute")
+    if hook is not None:
+        # papermill sets the notebook's language_info after the cells, from the same reply
+        info = getattr(getattr(client, "kc", None), "language_info", None)
+        if info:
+            node.metadata["language_info"] = info
+        hook(node)
 
 
 def _phase(observer: ExecutionObserver | None, name: str) -> None:

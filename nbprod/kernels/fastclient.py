@@ -19,6 +19,8 @@ from ..errors import KernelNotReady
 
 
 class FastKernelClient(AsyncKernelClient):
+    language_info: dict[str, Any] | None = None  # from the kernel_info reply that readied it
+
     def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = False,
                        hb: bool = False, control: bool = False) -> None:
         """Shell and IOPub only, unless asked: executing a notebook uses no other channel
@@ -75,6 +77,7 @@ class FastKernelClient(AsyncKernelClient):
                     msg["msg_type"] == "status" and \
                     msg["content"].get("execution_state") == "idle":
                 self._handle_kernel_info_reply(reply)
+                self.language_info = reply["content"].get("language_info")
                 return True
         return False
 

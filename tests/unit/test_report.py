@@ -91,3 +91,35 @@ def test_rendering_leaves_the_executed_notebook_alone() -> None:
     assert "alert('js')" not in page
     assert nbformat.writes(node) == before  # the stored notebook keeps its JavaScript output
     assert "application/javascript" in node.cells[1].outputs[1].data
+
+
+def test_a_primed_report_highlights_nothing_anew_and_is_the_same_page(
+        monkeypatch: Any) -> None:
+    from nbconvert.filters import highlight
+
+    v4 = nbformat.v4
+    cells = [v4.new_code_cell(f"value_{i} = {i} * 2  # cell {i}") for i in range(4)]
+    before = v4.new_notebook(cells=cells, metadata={
+        "language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+    after = v4.new_notebook(cells=[v4.new_code_cell(c.source, outputs=[v4.new_output(
+        "stream", name="stdout", text=f"out {i}\n")]) for i, c in enumerate(cells)],
+        metadata=before.metadata)
+    fresh = ReportRenderer().render(after)  # (highlighting now remembered: cleared below)
+    type(warm_exporter().environment.filters["highlight_code"])._cache.clear()
+    _clear_remembered()
+    import sys
+
+    interval = sys.getswitchinterval()
+    calls: list[str] = []
+    real = highlight._pygments_highlight
+    monkeypatch.setattr(highlight, "_pygments_highlight",
+                        lambda source, *a, **k: calls.append(source) or real(source, *a, **k))
+    renderer = ReportRenderer()
+    renderer.prime(before)
+    assert renderer._primer is not None
+    renderer._primer.join()
+    assert sorted(calls) == sorted(c.source for c in cells)  # the primer highlighted each
+    calls.clear()
+    assert renderer.render(after) == fresh
+    assert calls == []  # rendering found every cell highlighted
+    assert sys.getswitchinterval() == interval  # given back once the primer ended
