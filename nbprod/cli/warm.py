@@ -81,6 +81,12 @@ def _preload() -> None:
     from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
     KernelProvisionerFactory.instance()
+    # An engine made (never connected: no connection may cross the fork) so that SQLAlchemy's
+    # first-use work (the URL's regular expression, the pool's and dialect's event classes)
+    # is not every command's: ~7 ms of opening the registry.
+    from ..registry.db import _create_engine
+
+    _create_engine("sqlite://", 1.0).dispose()
     from ..execute.outputs import output_node
     from ..lint.catalog import GROUP as RULES
     from ..plugins import group
