@@ -111,20 +111,15 @@ def _exporter_class() -> Any:
         """Pygments highlighting, remembered per cell source: the code cells of a sweep's
         points, or of a notebook run again, are the same text each time (~2 ms a cell)."""
 
-        _cache: dict[tuple[Any, ...], str] = {}
+        _cache = _Memo(entries=_HIGHLIGHT_CACHE, longest=1024 * 1024)
 
         def __call__(self, source: str, language: str | None = None,
                      metadata: Any = None) -> str:
             magics = (metadata or {}).get("magics_language")
             key = (source, language or self.pygments_lexer, magics,
                    tuple(sorted((k, repr(v)) for k, v in self.extra_formatter_options.items())))
-            html = self._cache.get(key)
-            if html is None:
-                if len(self._cache) >= _HIGHLIGHT_CACHE:
-                    self._cache.clear()
-                html = super().__call__(source, language, metadata)  # type: ignore[no-untyped-call]
-                self._cache[key] = html
-            return html
+            return self._cache.get(key, lambda _key: str(super(CachedHighlight, self).__call__(  # type: ignore[no-untyped-call]
+                source, language, metadata)))
 
     class ReportExporter(HTMLExporter):
         """HTMLExporter without its final BeautifulSoup pass over the whole page.

@@ -105,7 +105,7 @@ def test_a_primed_report_highlights_nothing_anew_and_is_the_same_page(
         "stream", name="stdout", text=f"out {i}\n")]) for i, c in enumerate(cells)],
         metadata=before.metadata)
     fresh = ReportRenderer().render(after)  # (highlighting now remembered: cleared below)
-    type(warm_exporter().environment.filters["highlight_code"])._cache.clear()
+    type(warm_exporter().environment.filters["highlight_code"])._cache._kept.clear()
     _clear_remembered()
     import sys
 
