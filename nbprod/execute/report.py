@@ -118,8 +118,9 @@ def _exporter_class() -> Any:
             magics = (metadata or {}).get("magics_language")
             key = (source, language or self.pygments_lexer, magics,
                    tuple(sorted((k, repr(v)) for k, v in self.extra_formatter_options.items())))
-            return self._cache.get(key, lambda _key: str(super(CachedHighlight, self).__call__(  # type: ignore[no-untyped-call]
-                source, language, metadata)))
+            highlight: Any = super().__call__  # nbconvert's untyped filter
+
+            return self._cache.get(key, lambda _key: str(highlight(source, language, metadata)))
 
     class ReportExporter(HTMLExporter):
         """HTMLExporter without its final BeautifulSoup pass over the whole page.
