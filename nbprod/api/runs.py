@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -172,7 +173,10 @@ def run_notebook(project: Project, request: RunRequest,
     project.registry.create_run(record, runner=runner, run_key=key)
     _Runner(project, request, prepared, record, observer).run()
     _phase(observer, "registry")
-    return get_run(project, run_id)
+    # this run's row as committed (its id is known: not resolved; other runs' lost runners
+    # are for readers to reap)
+    [final] = project.registry.list_runs(run_ids=[run_id])
+    return _located(project, final)
 
 
 def check_run_request(project: Project, request: RunRequest) -> None:
@@ -321,10 +325,12 @@ class _Runner:
         # Profiles first: a data check that fails makes the run failed (data_check), which the
         # report's header card must already say.
         profiles = []
-        for name, path, content in captured_profiles(self.work / "capture"):
-            self._put_file(f"profiles/{name}.json", path, wait=True)
+        for name, data, content in captured_profiles(self.work / "capture"):
+            # stored on the upload threads like the other artifacts: the same bytes, so the
+            # same SHA-256 as the stored object's
+            self._put_bytes(f"profiles/{name}.json", data)
             profiles.append(profile_record(self.record.run_id, name, content,
-                                           self.committed[-1][2]))
+                                           hashlib.sha256(data).hexdigest()))
         failure = data_check_failure(result.failure, profiles)
         if failure is not None and secrets.values:
             failure = Failure.from_json(secrets.mask_data(failure.to_json()))

@@ -204,8 +204,9 @@ def _glued(outputs: Iterable[Any]) -> dict[str, Any]:
     return values
 
 
-def captured_profiles(capture_dir: Path) -> list[tuple[str, Path, dict[str, Any]]]:
-    """``(name, path, content)`` of every profile the notebook recorded with :func:`profile`.
+def captured_profiles(capture_dir: Path) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """``(name, data, content)`` of every profile the notebook recorded with :func:`profile`:
+    the file's bytes, read once (what is stored and hashed is what was parsed).
 
     ``content`` holds ``profile`` (the profile's JSON) and ``checks`` (data check results).
     """
@@ -215,11 +216,12 @@ def captured_profiles(capture_dir: Path) -> list[tuple[str, Path, dict[str, Any]
     found = []
     for path in sorted(root.glob("*.json")):
         try:
-            content = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
+            content = json.loads(data.decode("utf-8"))
         except (OSError, ValueError):
             continue  # a file cut short by a dying kernel
         if isinstance(content, dict) and isinstance(content.get("profile"), dict):
-            found.append((path.stem, path, content))
+            found.append((path.stem, data, content))
     return found
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +31,95 @@ _READ = "nbprod_read"
 
 
 def connect(url: str, *, busy_timeout: float = 30.0) -> Engine:
-    """An engine for ``url`` with nbprod's concurrency settings; the schema migrated."""
-    engine = _create_engine(url, busy_timeout)
+    """An engine for ``url`` with nbprod's concurrency settings; the schema migrated.
+
+    The engine is kept for the next ``connect`` to the same database in this process (give
+    it back with :func:`release`): a sweep's worker, the server and a benchmark open the
+    project again for each run, and a new engine compiles every statement again and opens
+    its connections again (a dozen statements a run: ~15 ms in one process). A SQLite file
+    replaced or removed since gets a new engine, and so does a forked child: a pooled
+    connection must not cross ``fork`` (on PostgreSQL even the pool's pre-ping would speak
+    on the parent's session).
+    """
+    key = (url, busy_timeout)
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+    identity = _database_identity(url)
+    if kept is not None and kept.pid == os.getpid() and identity is not None and \
+            kept.identity == identity:
+        engine = kept.engine
+    else:
+        engine = _create_engine(url, busy_timeout)
     try:
         migrate(engine)
     except sa.exc.SQLAlchemyError as exc:
+        _forget(key, engine)
         engine.dispose()
         raise translate(exc, url) from exc
+    _keep(key, engine, identity or _database_identity(url))
     return engine
+
+
+def release(engine: Engine) -> None:
+    """Done with an engine from :func:`connect`: one kept for reuse stays (its idle
+    connections hold no lock), any other is disposed."""
+    with _KEPT_LOCK:
+        if any(kept.engine is engine for kept in _KEPT.values()):
+            return
+    engine.dispose()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    engine: Engine
+    identity: tuple[Any, ...]
+    pid: int  # the process that made it: its connections are that process's
+
+
+_KEEP = 4  # registries whose engines a process keeps (a test suite opens thousands)
+_KEPT: OrderedDict[tuple[str, float], _Kept] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def _keep(key: tuple[str, float], engine: Engine, identity: tuple[Any, ...] | None) -> None:
+    if identity is None:  # an in-memory database: each engine's own
+        return
+    dropped = []
+    with _KEPT_LOCK:
+        previous = _KEPT.get(key)
+        if previous is not None and previous.engine is not engine:
+            dropped.append(previous)
+        _KEPT[key] = _Kept(engine, identity, os.getpid())
+        _KEPT.move_to_end(key)
+        while len(_KEPT) > _KEEP:
+            dropped.append(_KEPT.popitem(last=False)[1])
+    for old in dropped:  # still usable by whoever holds it: it opens new connections
+        # a parent's engine inherited by fork: its connections are left to the parent
+        old.engine.dispose(close=old.pid == os.getpid())
+
+
+def _forget(key: tuple[str, float], engine: Engine) -> None:
+    with _KEPT_LOCK:
+        if key in _KEPT and _KEPT[key].engine is engine:
+            del _KEPT[key]
+
+
+def _database_identity(url: str) -> tuple[Any, ...] | None:
+    """What tells this database from another at the same URL: a SQLite file's device and
+    inode (None while it does not exist, and for an in-memory database); a server's URL."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return ("server",)
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    try:
+        st = os.stat(parsed.database)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _create_engine(url: str, busy_timeout: float) -> Engine:

@@ -52,7 +52,7 @@ class Registry:
         return cls(db.connect(url, busy_timeout=busy_timeout), url)
 
     def close(self) -> None:
-        self.engine.dispose()
+        db.release(self.engine)
 
     # -- writing ---------------------------------------------------------------------------
 

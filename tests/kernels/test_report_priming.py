@@ -39,3 +39,30 @@ def test_the_primer_gets_the_notebook_before_its_cells_with_the_kernels_lexer(
     assert seen == [("ipython3", code, 0)]  # once, every code cell, no output yet
     page = project.store.read_bytes(f"runs/{record.run_id}/report.html").decode()
     assert "done" in page and "hl-ipython3" in page
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_the_stored_notebook_has_the_kernels_language_info_asked_once(
+        project: Project, project_dir: Path, monkeypatch: Any, fast: bool) -> None:
+    """papermill asked the kernel for its kernel_info again after the cells; the reply that
+    readied the kernel already said it, so the kernel is asked once."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    asked: list[str] = []
+    kernel_info = AsyncKernelClient.kernel_info
+
+    def counted(self: AsyncKernelClient) -> str:
+        asked.append("kernel_info")
+        return str(kernel_info(self))
+
+    monkeypatch.setattr(AsyncKernelClient, "kernel_info", counted)
+    path = write_notebook(project_dir / "nb" / "lang.ipynb",
+                          "import sys\nprint('.'.join(map(str, sys.version_info[:3])))")
+    record = succeeded(run(project, path, fast=fast))
+    stored = json.loads(project.store.read_bytes(f"runs/{record.run_id}/notebook.ipynb"))
+    info = stored["metadata"]["language_info"]
+    printed = "".join("".join(o.get("text", [])) for c in stored["cells"]
+                      if c["cell_type"] == "code" for o in c["outputs"]).strip()
+    assert info["name"] == "python" and info["pygments_lexer"] == "ipython3"
+    assert info["version"] == printed  # the kernel's own, not the runner's
+    assert asked == ["kernel_info"]
