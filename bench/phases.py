@@ -13,8 +13,9 @@ wall time, the cells' own time (what the kernel says each cell took: the execute
 execute_reply timestamps nbclient records) and the overhead (wall time minus cells' time).
 
 With ``--forked`` each run is made in a child forked from a process that has preloaded what
-the warm nbprod preloads, as ``nbprod run`` is: nothing one run leaves in the process (a
-report's remembered parts, caches filled on first use) helps the next.
+the warm nbprod preloads, which first rehearses as the warm nbprod's spare does before it
+takes a command, as ``nbprod run`` is: nothing one run leaves in the process (a report's
+remembered parts, caches filled on first use) helps the next.
 
 Runs follow each other at once; ``--pause S`` waits S seconds between them, as separate
 commands (or a person) would, so what a template does between two runs (a spare kernel's
@@ -116,9 +117,20 @@ def breakdown(project: Path, notebook: str, parameters: dict[str, str], runs: in
         _preload()
         gc.collect()
         gc.freeze()
+    def rehearsed_run() -> dict[str, float]:
+        # as the warm nbprod's spare (nbprod/cli/spare.py) before it takes a command
+        import gc
+
+        from nbprod.cli.warm import _rehearse
+
+        _rehearse()
+        gc.collect()
+        gc.freeze()
+        return one_run()
+
     for index in range(warmup + runs):
         time.sleep(pause)
-        spent = in_child(one_run) if forked else one_run()
+        spent = in_child(rehearsed_run) if forked else one_run()
         if index >= warmup:
             for name, value in spent.items():
                 samples[name].append(value)

@@ -7,8 +7,9 @@ builds the HTML exporter, freezes the garbage collector's view of all that, and 
 launcher's requests on a per-user Unix socket. For each request it forks; the child takes the
 caller's terminal file descriptors, arguments, working directory, environment and umask, runs
 the command through the same ``run_cli`` as an ordinary process, reports the exit code and
-exits. It never opens a database connection, starts a thread or creates an event loop itself,
-so forking it is safe. The child exits at once when its caller disappears (the caller's end of
+exits. It keeps no database connection open (the one it warms the registry code with is
+closed before it serves), starts no thread and creates no event loop itself, so forking it
+is safe. The child exits at once when its caller disappears (the caller's end of
 the socket closes), which leaves a run it was executing ``lost``, as with an ordinary process.
 It exits by itself after ``--idle`` seconds without requests, and when its key is stale.
 """
@@ -30,6 +31,8 @@ from typing import Any
 
 from ..rundir import same_user
 from .launch import runtime_dir, socket_path, warm_key
+from .spare import Spare
+from .spare import start as start_spare
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,12 +84,7 @@ def _preload() -> None:
     from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
     KernelProvisionerFactory.instance()
-    # An engine made (never connected: no connection may cross the fork) so that SQLAlchemy's
-    # first-use work (the URL's regular expression, the pool's and dialect's event classes)
-    # is not every command's: ~7 ms of opening the registry.
-    from ..registry.db import _create_engine
-
-    _create_engine("sqlite://", 1.0).dispose()
+    _warm_registry()
     from ..execute.outputs import output_node
     from ..lint.catalog import GROUP as RULES
     from ..plugins import group
@@ -96,6 +94,70 @@ def _preload() -> None:
         group(name)
 
     output_node({"header": {"msg_type": "stream"}, "content": {"name": "stdout", "text": ""}})
+
+
+_MIGRATED: bytes = b""  # the rehearsal's registry, at the head revision (for the spares)
+
+
+def _warm_registry() -> None:
+    """A run's registry work once, on a throwaway database closed and removed before any
+    fork (no connection crosses it): SQLAlchemy's first use in a process (the dialect's
+    set-up, each kind of statement's first compilation, the column types' processors) is done
+    for every command, not again in each."""
+    global _MIGRATED
+
+    _MIGRATED = rehearse_registry(b"")
+
+
+def _rehearse() -> None:
+    """A spare's rehearsal (see spare.py): what commands do that needs no project."""
+    rehearse_registry(_MIGRATED)
+    from ..execute.report import rehearse_report
+
+    rehearse_report()
+
+
+def rehearse_registry(database: bytes) -> bytes:
+    """What a run asks of the registry, on a throwaway SQLite file (``database``: its bytes
+    to start from, empty for a new one, migrated here); returns the file as it was after the
+    migration. Nothing is left open or on disk."""
+    import datetime as dt
+    import tempfile
+
+    from ..records import Lineage, RunnerIdentity, RunRecord, new_run_id
+    from ..registry import Registry
+    from ..registry.db import _create_engine, migrate
+
+    with tempfile.TemporaryDirectory(prefix="nbprod-warm-") as folder:
+        path = Path(folder) / "registry.db"
+        if database:
+            path.write_bytes(database)
+        url = f"sqlite:///{path}"
+        engine = _create_engine(url, 1.0)  # not db.connect's: that one would keep it
+        try:
+            migrate(engine)
+            engine.dispose()
+            migrated = path.read_bytes()
+            registry = Registry(engine, url)
+            now = dt.datetime.now(dt.UTC)
+            run_id = new_run_id(now)
+            registry.latest_run_id("warm-up.ipynb")
+            registry.record_environment("0" * 16, "3", ["nbprod==0"])
+            registry.create_run(
+                RunRecord(run_id=run_id, notebook="warm-up.ipynb", notebook_version="v",
+                          state="running", started_at=now, parameters={"n": 1},
+                          lineage=Lineage(user="warm-up", environment_digest="0" * 16,
+                                          upstream={"step": run_id})),
+                runner=RunnerIdentity("localhost", os.getpid(), None), run_key="k")
+            registry.cached_run("k")
+            registry.heartbeat(run_id)
+            registry.finish_run(run_id, state="succeeded", failure=None, values={"x": 1.0},
+                                artifacts=[("notebook.ipynb", f"runs/{run_id}/notebook.ipynb",
+                                            "0" * 64, 1)], ended_at=now)
+            registry.list_runs(run_ids=[run_id])
+        finally:
+            engine.dispose()
+    return migrated
 
 
 def _serve(key: str, idle: float) -> None:
@@ -110,23 +172,42 @@ def _serve(key: str, idle: float) -> None:
     info.write_text(json.dumps({"pid": os.getpid(), "key": key, "socket": str(path),
                                 "python": sys.executable, "started": time.time()}))
     last = time.monotonic()
-    children: set[int] = set()
+    children: set[int] = set()  # commands running, and the spare
+    spare: Spare | None = None
     try:
         while True:
             _reap(children)
-            ready, _, _ = select.select([listener], [], [], 1.0)
+            if spare is not None and spare.pid not in children:  # it died
+                spare.discard()
+                spare = None
+            busy = _commands(children, spare)
+            if spare is None and not busy:  # forked while no command competes with it
+                spare = start_spare(listener.close, _rehearse, _child)
+                children.add(spare.pid)
+            # while commands run, looked at often: the next spare is forked once they end
+            ready, _, _ = select.select([listener], [], [], 0.05 if busy else 1.0)
             if ready:
                 last = time.monotonic()
                 conn, _ = listener.accept()
-                pid = _accept(conn, listener)
+                pid = _accept(conn, listener, spare)
+                if spare is not None and pid == spare.pid:
+                    spare = None  # it runs this command; the next is forked when idle
                 if pid:
                     children.add(pid)
-            elif (time.monotonic() - last > idle and not children) or warm_key() != key:
+            elif (time.monotonic() - last > idle and not _commands(children, spare)) or \
+                    warm_key() != key:
                 break
     finally:
+        if spare is not None:
+            spare.discard()
         listener.close()
         path.unlink(missing_ok=True)
         info.unlink(missing_ok=True)
+
+
+def _commands(children: set[int], spare: Spare | None) -> set[int]:
+    """The children that run commands (all but the spare)."""
+    return {pid for pid in children if spare is None or pid != spare.pid}
 
 
 def _reap(children: set[int]) -> None:
@@ -141,8 +222,9 @@ def _reap(children: set[int]) -> None:
         children.discard(pid)
 
 
-def _accept(conn: socket.socket, listener: socket.socket) -> int:
-    """Receive one request and fork its child; returns the child's pid (0 on failure).
+def _accept(conn: socket.socket, listener: socket.socket, spare: Spare | None = None) -> int:
+    """Receive one request and hand it to the spare if one is ready, else fork its child;
+    returns the pid of the process that runs it (0 on failure).
 
     A peer that is not this user is refused before anything is read from it.
     """
@@ -166,12 +248,15 @@ def _accept(conn: socket.socket, listener: socket.socket) -> int:
             os.close(fd)
         conn.close()
         return 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        listener.close()
-        _child(conn, fds, request)  # never returns
+    if spare is not None and spare.is_ready() and spare.take(data, [*fds, conn.fileno()]):
+        pid = spare.pid
+    else:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            _child(conn, fds, request)  # never returns
     for fd in fds:
         os.close(fd)
     conn.close()

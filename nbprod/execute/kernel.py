@@ -84,6 +84,9 @@ class SupervisedKernelManager(AsyncKernelManager):
             await start(self, **kw)
         except Exception as exc:
             self._ready.set_exception(exc)
+            # retrieved here, as jupyter_client's wrapper does: the caller gets exc raised,
+            # and asyncio would print "exception was never retrieved" when it is collected
+            self._ready.exception()
             raise
         if self.owns_kernel:
             self._ready.set_result(None)

@@ -50,6 +50,32 @@ def warm_exporter() -> Any:
     return exporter
 
 
+def rehearse_report() -> None:
+    """What a run does with its notebook after the cells, once, on a small sample with
+    outputs: written as the stored notebook, read back, rendered with its header card. The
+    warm nbprod's spare does this before it takes a command (see cli/spare.py)."""
+    import datetime as dt
+
+    from ..notebook.load import parse_notebook
+    from ..notebook.write import notebook_json
+
+    v4 = nbformat.v4
+    node = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Warm-up\n\n*A* `sample`."),
+        v4.new_code_cell("n: int = 1  # a number", metadata={"tags": ["parameters"]}),
+        v4.new_code_cell("print(n)\nn", execution_count=1, outputs=[
+            v4.new_output("stream", name="stdout", text="1\n"),
+            v4.new_output("execute_result", execution_count=1, data={
+                "text/plain": "1", "text/html": "<table><tr><td>1</td></tr></table>"})])])
+    node.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    parse_notebook(notebook_json(node), "warm-up.ipynb")
+    body, _resources = warm_exporter().from_notebook_node(_without_scripts(node))
+    now = dt.datetime.now(dt.UTC)
+    with_card(str(body), RunRecord(run_id="warm-up", notebook="warm-up.ipynb",
+                                   notebook_version="v", state="succeeded", started_at=now,
+                                   ended_at=now, parameters={"n": 1}, values={"x": 1.0}))
+
+
 # nbconvert's own clean_html filter (bleach, pure Python) with the same allowlist, done by nh3
 # (Rust): the sanitizing was most of a report's render time for notebooks with tables.
 _TAGS = {"a", "abbr", "acronym", "b", "blockquote", "code", "em", "i", "li", "ol", "strong",
