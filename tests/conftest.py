@@ -43,6 +43,20 @@ def session_runtime_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
+def runtime_base() -> Iterator[Path]:
+    """A runtime folder of the test's own (short: socket paths); its warm nbprod and kernel
+    templates are stopped at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="nbw-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        subprocess.run([str(Path(sys.executable).parent / "nbprod"), "kernels", "stop"],
+                       env={**os.environ, "XDG_RUNTIME_DIR": str(folder)},
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """A project folder with nbprod.toml and a copy of every test notebook."""
     root = tmp_path / "proj"

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,17 +18,6 @@ import pytest
 BIN = Path(sys.executable).parent
 _T = TypeVar("_T")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def runtime_base() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="nbs-", dir="/tmp"))  # short: socket paths
-    try:
-        yield folder
-    finally:
-        subprocess.run([str(BIN / "nbprod"), "kernels", "stop"], env=_env(folder),
-                       capture_output=True, timeout=60, check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _env(base: Path, **extra: str) -> dict[str, str]:

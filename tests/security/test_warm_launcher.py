@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +20,6 @@ from ..conftest import require_root
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def runtime_base() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="nbw-", dir="/tmp"))  # short: socket paths
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _launch(cwd: Path, base: Path, *args: str) -> subprocess.CompletedProcess[str]:
