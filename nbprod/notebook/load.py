@@ -55,11 +55,45 @@ def read_notebook(path: Path) -> Notebook:
     ------
     NotebookInvalid
         The file is missing, not JSON (for instance truncated), not a notebook, of an
-        unsupported nbformat version, or not valid against the nbformat schema.
+        unsupported nbformat version, or not valid against the nbformat schema. A file
+        Jupyter was saving at that moment is read again once the save ends.
     """
     shown = str(path)
+    notes: list[str] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        node = parse_notebook(_read_text(path, shown), shown, notes)
+    except NotebookInvalid:
+        if not _saved_after(path):
+            raise
+        notes = []  # read again: what the save that was under way wrote
+        node = parse_notebook(_read_text(path, shown), shown, notes)
+    return Notebook(path=path, node=node, version=notebook_version(node), notes=tuple(notes))
+
+
+# Jupyter's contents manager saves a notebook in place: it copies the old file to ``.~NAME``,
+# rewrites NAME, then removes the copy. A reader in between sees part of the new file.
+SAVE_WAIT = 2.0  # seconds a save under way is waited for
+
+
+def _saved_after(path: Path) -> bool:
+    """Whether a Jupyter save of ``path`` was under way, and has ended since (waited for up
+    to ``SAVE_WAIT`` seconds)."""
+    import time
+
+    copy = path.with_name(f".~{path.name}")
+    deadline = time.monotonic() + SAVE_WAIT
+    if not copy.exists():
+        return False
+    while copy.exists():
+        if time.monotonic() > deadline:
+            return False  # a save that crashed left its copy: the file is what it is
+        time.sleep(0.02)
+    return True
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotebookInvalid(shown, "no such file") from None
     except IsADirectoryError:
@@ -69,9 +103,6 @@ def read_notebook(path: Path) -> Notebook:
             from None
     except OSError as exc:
         raise NotebookInvalid(shown, f"cannot read: {exc.strerror}") from None
-    notes: list[str] = []
-    node = parse_notebook(text, shown, notes)
-    return Notebook(path=path, node=node, version=notebook_version(node), notes=tuple(notes))
 
 
 def parse_notebook(text: str, shown: str, notes: list[str] | None = None) -> Any:

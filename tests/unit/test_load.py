@@ -374,3 +374,46 @@ def test_normalized_source_is_the_line_by_line_strip_for_any_text() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert normalized_source(text) == reference(text), repr(text)
+
+
+def test_a_notebook_read_while_jupyter_saves_it_is_the_saved_one(tmp_path: Path) -> None:
+    """jupyter_server saves in place (the old file copied to ``.~NAME`` meanwhile): a read
+    in the middle of the save waits for it instead of reporting a truncated notebook."""
+    import threading
+    import time
+
+    from jupyter_server.services.contents.fileio import atomic_writing
+
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(new_notebook(code("x = 1")), path)
+    text = nbformat.writes(new_notebook(code("x = 2")))
+    halfway = threading.Event()
+
+    def save() -> None:
+        with atomic_writing(str(path)) as handle:
+            handle.write(text[: len(text) // 2])
+            handle.flush()
+            halfway.set()
+            time.sleep(0.3)
+            handle.write(text[len(text) // 2:])
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    assert halfway.wait(10)
+    try:
+        read = read_notebook(path)
+    finally:
+        saver.join()
+    assert read.cells[0].source == "x = 2"
+
+
+def test_a_copy_left_by_a_crashed_save_is_not_waited_for_long(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbprod.notebook.load as load
+
+    monkeypatch.setattr(load, "SAVE_WAIT", 0.1)
+    path = tmp_path / "crashed.ipynb"
+    path.write_text('{"cells": [')
+    (tmp_path / ".~crashed.ipynb").write_text(nbformat.writes(new_notebook(code("x = 1"))))
+    with pytest.raises(NotebookInvalid, match="not valid JSON"):
+        read_notebook(path)
