@@ -42,8 +42,11 @@ def kernels_list(as_json: bool) -> int:
         return dt.datetime.fromtimestamp(float(data.get("started", 0))).strftime("%H:%M:%S")
 
     for data in templates:
+        learned = int(data.get("learned") or 0)
+        modules = ", ".join(data["modules"]) or "-"
         table.add_row("template", str(data["pid"]), data["key"], str(data.get("kernels", 0)),
-                      started(data), ", ".join(data["modules"]) or "-")
+                      started(data),
+                      f"{modules} (+{learned} submodules on first use)" if learned else modules)
     for data in warm:
         table.add_row("warm nbprod", str(data["pid"]), data["key"], "-", started(data),
                       "the nbprod library")

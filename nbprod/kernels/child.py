@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .learn import report as report_first_use
+
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # The real exit, taken when the template imports this module: a notebook may replace (or
 # break) os._exit, and a kernel whose exit raised would return into the template's code,
@@ -104,6 +106,8 @@ def leave(code: int, app: Any = None, folder: str | None = None) -> None:
     notebook ran. Never returns."""
     try:
         _at_exit(app)
+        if app is not None:  # a kernel ran: what it imported on first use, for the template
+            report_first_use()
         if folder is not None:
             import shutil
 

@@ -217,7 +217,7 @@ def running_templates(skip: str | None = None) -> list[dict[str, Any]]:
                 template.socket_path.unlink(missing_ok=True)
             continue
         found.append({**data, "kernels": ping.get("kernels", 0), "used": ping.get("used"),
-                      "spare": ping.get("spare")})
+                      "spare": ping.get("spare"), "learned": ping.get("learned", 0)})
     return found
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir import same_user
+from . import learn
 from .child import become_kernel, leave
 from .spare import Spare, start_spare
 
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     gc.freeze()
     server = _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
                      owner, args.env_digest)
+    learn.Known.socket = str(server.path)
+    learn.Known.update(server.refused)
     server.cap = (args.max_templates, args.max_memory)
     server.serve()
 
@@ -162,6 +165,10 @@ class _Server:
         self.started = time.time()
         self.used: float | None = None  # wall time of the last fork (least recently used)
         self.cap = (0, 0)  # (templates, bytes) to hold the live templates to; 0: no cap
+        # learned from kernels (see .learn), and never to learn (failed, or made it unsafe)
+        self.learned: list[str] = []
+        self.refused: set[str] = learn.read_refused(path) | set(failed)
+        self.last_fork: dict[str, Any] | None = None  # the shape a new spare takes
 
     def serve(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -261,6 +268,7 @@ class _Server:
             op = request.get("op")
             if op == "fork":
                 self.used = time.time()
+                self.last_fork = request
                 pid, connection = self._fork(request, conn, listener)
                 self.children.add(pid)
                 reply: dict[str, Any] = {"ok": True, "pid": pid}
@@ -285,14 +293,34 @@ class _Server:
                 _reply(conn, {"ok": True, "pid": os.getpid(), "key": self.key,
                               "preload": self.loaded, "failed": self.failed,
                               "kernels": len(self.children), "started": self.started,
-                              "used": self.used,
+                              "used": self.used, "learned": len(self.learned),
                               "spare": self.spare.pid if self.spare is not None else None})
+            elif op == "learn":  # from a kernel as it exits; no reply (it does not wait)
+                self._learn(request.get("modules"), conn, listener)
             elif op == "stop":
                 _reply(conn, {"ok": True})
                 self._exit(listener)
             else:
                 _reply(conn, {"ok": False, "error": f"unknown op {op!r}"})
 
+
+    def _learn(self, names: object, conn: socket.socket, listener: socket.socket) -> None:
+        """Import what a kernel imported on first use; a new spare has it (see .learn)."""
+        learned, safe = learn.learn(names, self.refused)
+        if not safe:
+            learn.write_refused(self.path, self.refused)
+            self._exit(listener)  # never returns: a fresh template is started when asked
+        if not learned:
+            learn.Known.update(self.refused)
+            return
+        self.learned += learned
+        gc.collect()
+        gc.freeze()
+        learn.Known.update(self.refused)
+        if self.spare is not None and self.last_fork is not None:
+            spare, self.spare = self.spare, None  # forked before: without what was learned
+            spare.discard()
+            self._renew_spare(self.last_fork, conn, listener)
 
     def _fork(self, request: dict[str, Any], conn: socket.socket,
               listener: socket.socket) -> tuple[int, dict[str, Any] | None]:
