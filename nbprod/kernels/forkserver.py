@@ -310,13 +310,12 @@ class _Server:
         if not safe:
             learn.write_refused(self.path, self.refused)
             self._exit(listener)  # never returns: a fresh template is started when asked
+        learn.Known.update(self.refused)  # what kernels forked from now on need not report
         if not learned:
-            learn.Known.update(self.refused)
             return
         self.learned += learned
         gc.collect()
         gc.freeze()
-        learn.Known.update(self.refused)
         if self.spare is not None and self.last_fork is not None:
             spare, self.spare = self.spare, None  # forked before: without what was learned
             spare.discard()

@@ -28,9 +28,10 @@ import os
 import re
 import socket
 import sys
-import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
+
+from .preload import install_roots, installed_file
 
 MAX_NAMES = 2000  # per message: more is not a notebook's first-use imports
 _NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
@@ -42,6 +43,7 @@ class Known:
 
     names: frozenset[str] = frozenset()
     tops: frozenset[str] = frozenset()
+    roots: tuple[str, ...] = ()  # install_roots(), worked out once in the template
     socket: str | None = None  # the template's socket, where kernels report
 
     @classmethod
@@ -49,25 +51,15 @@ class Known:
         """Take the names in ``sys.modules`` now (and ``extra``: names not to report)."""
         cls.names = frozenset(sys.modules).union(extra)
         cls.tops = frozenset(name.partition(".")[0] for name in sys.modules)
-
-
-def install_roots() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    return tuple(sorted({os.path.join(os.path.realpath(paths[key]), "")
-                         for key in ("purelib", "platlib", "stdlib")}))
+        cls.roots = install_roots()
 
 
 def first_use_imports() -> list[str]:
     """Modules this kernel imported that its template lacks and could learn."""
-    roots = install_roots()
-    found = []
-    for name, module in list(sys.modules.items()):
-        if name in Known.names or not _NAME.fullmatch(name) or \
-                name.partition(".")[0] not in Known.tops:
-            continue
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str) and os.path.realpath(path).startswith(roots):
-            found.append(name)
+    found = [name for name, module in list(sys.modules.items())
+             if name not in Known.names and _NAME.fullmatch(name)
+             and name.partition(".")[0] in Known.tops
+             and installed_file(getattr(module, "__file__", None), Known.roots)]
     return sorted(found)[:MAX_NAMES]
 
 
@@ -117,7 +109,7 @@ def learn(names: object, refused: set[str]) -> tuple[list[str], bool]:
                      if isinstance(name, str) and _NAME.fullmatch(name)
                      and name not in sys.modules and name not in refused
                      and name.partition(".")[0] in Known.tops})
-    before, roots = threads(), install_roots()
+    before = threads()
     learned, safe = [], True
     for name in wanted:
         if name in sys.modules:  # a parent imported it
@@ -128,8 +120,7 @@ def learn(names: object, refused: set[str]) -> tuple[list[str], bool]:
             refused.add(name)
             continue
         learned.append(name)
-        path = getattr(module, "__file__", None)
-        if not (isinstance(path, str) and os.path.realpath(path).startswith(roots)):
+        if not installed_file(getattr(module, "__file__", None), Known.roots):
             safe = False  # found elsewhere than in the kernel: not what kernels may inherit
     if threads() > before:
         safe = False

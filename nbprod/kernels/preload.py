@@ -74,7 +74,7 @@ def plan_preload(sources: Iterable[str], folder: Path | None = None) -> PreloadP
     wanted = imported_modules(sources)
     unsafe = sorted(n for n in wanted if n in UNSAFE or n.split(".")[0] in UNSAFE)
     local = _local_names(folder) if folder is not None else set()
-    roots = _install_roots()
+    roots = install_roots()
     installed = {n for n in wanted if n not in unsafe and _installed(n, roots)
                  and (n.split(".")[0] not in local or n.split(".")[0] in sys.stdlib_module_names)}
     installed.update(*(_ON_FIRST_USE.get(n, ()) for n in list(installed)))
@@ -100,10 +100,17 @@ def _local_names(folder: Path) -> set[str]:
             if "." not in entry or entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd")}
 
 
-def _install_roots() -> tuple[str, ...]:
-    """The stdlib and site-packages folders (sysconfig works them out anew each call)."""
+def install_roots() -> tuple[str, ...]:
+    """The stdlib and site-packages folders, resolved, each ending in a separator
+    (sysconfig works them out anew each call: callers keep the result)."""
     paths = sysconfig.get_paths()
-    return tuple({paths[key] for key in ("purelib", "platlib", "stdlib")})
+    return tuple(sorted({os.path.join(os.path.realpath(paths[key]), "")
+                         for key in ("purelib", "platlib", "stdlib")}))
+
+
+def installed_file(path: object, roots: tuple[str, ...]) -> bool:
+    """Whether ``path`` is a file under ``roots`` (see :func:`install_roots`)."""
+    return isinstance(path, str) and os.path.realpath(path).startswith(roots)
 
 
 def _installed(name: str, roots: tuple[str, ...]) -> bool:
@@ -122,7 +129,7 @@ def _installed(name: str, roots: tuple[str, ...]) -> bool:
     if spec is None:
         return False
     origin = spec.origin or next(iter(spec.submodule_search_locations or []), "")
-    return any(str(origin).startswith(root) for root in roots)
+    return installed_file(str(origin), roots)
 
 
 def module_files(names: Iterable[str]) -> list[str]:

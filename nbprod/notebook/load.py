@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,10 @@ SAVE_WAIT = 2.0  # seconds a save under way is waited for
 def _saved_after(path: Path) -> bool:
     """Whether a Jupyter save of ``path`` was under way, and has ended since (waited for up
     to ``SAVE_WAIT`` seconds)."""
-    import time
-
     copy = path.with_name(f".~{path.name}")
-    deadline = time.monotonic() + SAVE_WAIT
     if not copy.exists():
         return False
+    deadline = time.monotonic() + SAVE_WAIT
     while copy.exists():
         if time.monotonic() > deadline:
             return False  # a save that crashed left its copy: the file is what it is

@@ -60,6 +60,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         if name.endswith(".starts"):
             starts.STOP.set()
     learn.Known.names = learn.Known.tops = frozenset()
+    learn.Known.roots = ()
 
 
 def test_learning_imports_reported_submodules_once(package: str) -> None:
