@@ -23,7 +23,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ from .cache import located as _located
 from .profiles import checks_env, data_check_failure, profile_record
 from .project import PARTIAL_NOTEBOOK, Project
 from .upstream import default_upstream, fetch_upstream
+from .writers import Writers
 
 if TYPE_CHECKING:
     from ..notebook.injection import InjectedNotebook
@@ -221,7 +222,7 @@ class _Runner:
         # Artifacts are written (each synced and moved into place, as the store does) on
         # worker threads while the runner goes on (rendering the report, waiting for the
         # kernel's exit); _settle waits for them before anything lists them.
-        self._uploads: ThreadPoolExecutor | None = None
+        self._uploads: Writers | None = None
         self._pending: list[tuple[str, Future[StoredObject]]] = []
         self.kernel_note: str | None = None
 
@@ -236,12 +237,14 @@ class _Runner:
         renderer = ReportRenderer()
         heartbeat = _Heartbeat(self.project, self.record.run_id)
         heartbeat.start()
+        self._uploads = Writers(_WRITERS, "nbprod-put")  # started now, not when first needed
         self.work.mkdir(parents=True, exist_ok=True)
         try:
             result = self._execute(renderer)
             try:
                 self._finish(result, renderer)
             finally:
+                _phase(self.observer, "shutdown")
                 result.finish()  # the kernel has ended before the run returns
         except IntegrityError as exc:
             # An earlier step's file no longer matches its record: nothing ran; this run is
@@ -252,6 +255,7 @@ class _Runner:
             raise
         finally:
             _phase(self.observer, "store")  # the scratch folder
+            renderer.close()
             self._close_uploads()
             heartbeat.stop()
             shutil.rmtree(self.work, ignore_errors=True)
@@ -353,11 +357,12 @@ class _Runner:
         except Exception as exc:  # nbconvert failed on this notebook: the run still counts
             notes.append(f"HTML report not rendered: {type(exc).__name__}: {exc}"[:300])
         # The kernel was asked to shut down when its last cell finished and exits while the
-        # notebook and report are stored; the files it wrote are complete once it has ended
-        # (its atexit handlers run and open files flushed). Values and profiles were written
-        # (closed) by nbprod.record and nbprod.profile while the cells ran.
+        # notebook and report are stored; the files it wrote are complete once its work is
+        # done (its atexit handlers run and open files flushed), and its process ends while
+        # they are stored and the run recorded. Values and profiles were written (closed) by
+        # nbprod.record and nbprod.profile while the cells ran.
         _phase(self.observer, "shutdown")
-        result.finish()
+        result.settle()
         _phase(self.observer, "store")
         log = self.work / "kernel.log"
         if failure is not None and log.is_file() and log.stat().st_size:
@@ -427,7 +432,7 @@ class _Runner:
 
     def _submit(self, name: str, put: Callable[[], StoredObject], wait: bool) -> None:
         if self._uploads is None:
-            self._uploads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbprod-put")
+            self._uploads = Writers(_WRITERS, "nbprod-put")
         self._pending.append((name, self._uploads.submit(put)))
         if wait:
             self._settle()
@@ -449,7 +454,11 @@ class _Runner:
 
     def _close_uploads(self) -> None:
         if self._uploads is not None:
-            self._uploads.shutdown(wait=True)  # nothing is left writing into the run's folder
+            uploads, self._uploads = self._uploads, None
+            uploads.close()  # nothing is left writing into the run's folder
+
+
+_WRITERS = 4  # threads storing a run's artifacts
 
 
 def _phase(observer: RunObserver | None, name: str) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -30,6 +31,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..errors import NbprodError
+from ..kernels import notice
 from ..notebook._nbformat import nbformat  # before papermill: keeps jsonschema's grammar out
 from ..notebook.injection import InjectedNotebook
 from ..notebook.version import cell_source
@@ -83,9 +85,10 @@ class ExecutionRequest:
     # cells, such as the report's priming.
     on_started: Callable[[Any], None] | None = None
     # After a run without failure, only ask the kernel to shut down and return at once:
-    # the caller calls the result's ``finish`` (which waits for the kernel's exit, kills
-    # what is left of its process group and reaps it) before it reads files the notebook
-    # wrote, and always before it returns. A failed run's kernel is stopped here.
+    # the caller calls the result's ``settle`` (which waits until the kernel's work is done:
+    # what it wrote complete) before it reads files the notebook wrote, and its ``finish``
+    # (which waits for the kernel's exit, kills what is left of its process group and
+    # reaps it) always before it returns. A failed run's kernel is stopped here.
     defer_stop: bool = False
 
 
@@ -99,6 +102,9 @@ class ExecutionResult:
     note: str | None = None
     # Waits for the kernel to end (see ExecutionRequest.defer_stop); safe to call twice.
     finish: Callable[[], None] = _nothing
+    # Waits until the kernel's work is done (its files complete, its process may still be
+    # ending: a forked kernel's notice, see nbprod.kernels.notice), else as ``finish``.
+    settle: Callable[[], None] = _nothing
 
 
 class _Manager(NotebookExecutionManager):  # type: ignore[misc]
@@ -220,6 +226,10 @@ def _attempt(request: ExecutionRequest,
     # are probed, released, then bound by the kernel, which races with parallel starts). The
     # socket path must be absolute: the kernel runs in the notebook's folder, not ours.
     sockets = Path(tempfile.mkdtemp(prefix="nbprod-k"))
+    env = dict(request.env)
+    done = notice.listen(sockets) if request.preload is not None else None
+    if done is not None:  # a forked kernel says when its work is done, before its exit
+        env[notice.ENV] = str(done.getsockname())
     km = SupervisedKernelManager(kernel_name=request.kernel_name, transport="ipc",
                                  ip=str(sockets / "kernel"),
                                  client_class="nbprod.kernels.fastclient.FastKernelClient")
@@ -244,8 +254,7 @@ def _attempt(request: ExecutionRequest,
     _phase(observer, "kernel")
     try:
         run_timer.start()
-        client.execute(cwd=str(request.cwd), env=dict(request.env),
-                       stdout=log, stderr=log)
+        client.execute(cwd=str(request.cwd), env=env, stdout=log, stderr=log)
         failure, note = _cell_outcome(manager, request.notebook)
     except NoSuchKernel:
         failure = Failure(kind="invalid_input", message=_no_kernel(request.kernel_name))
@@ -273,8 +282,9 @@ def _attempt(request: ExecutionRequest,
         run_timer.cancel()
         if run_timer.fired:  # whatever the kernel did once interrupted and killed
             failure, retriable = _timeout(manager, request, whole_run=True), False
-        finish = _stop_kernel(client, km, graceful=failure is None,
-                              wait=request.shutdown_timeout, sockets=sockets)
+        finish, settle = _stop_kernel(client, km, graceful=failure is None,
+                                      wait=request.shutdown_timeout, sockets=sockets,
+                                      done=done)
         if failure is not None or not request.defer_stop:
             finish()
         manager.autosave = None  # the runner stores the finished notebook itself
@@ -285,7 +295,8 @@ def _attempt(request: ExecutionRequest,
     if failure is not None:
         _mark_failure(node, request.notebook, manager, failure)
     note = _join(note, client.dropped_note(request.notebook.input_index))
-    return ExecutionResult(node=node, failure=failure, note=note, finish=finish), retriable
+    return ExecutionResult(node=node, failure=failure, note=note, finish=finish,
+                           settle=settle), retriable
 
 
 # IPython keeps the run's input history in memory, not in ~/.ipython's history database: a
@@ -340,10 +351,13 @@ class _RunTimer:
         self.km.kill_group()
 
 
-def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool,
-                 wait: float, sockets: Path) -> Callable[[], None]:
-    """Begin stopping the kernel (a shutdown request if ``graceful``, else an interrupt);
-    the returned call, once, waits up to ``wait`` for it to end, then kills its group."""
+def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool, wait: float,
+                 sockets: Path, done: socket.socket | None = None,
+                 ) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Begin stopping the kernel (a shutdown request if ``graceful``, else an interrupt).
+    Of the two calls returned, the first (finish), once, waits up to ``wait`` for it to end,
+    then kills its group; the second (settle) waits up to ``wait`` for the kernel's notice
+    on ``done`` that its work is done (or its end), and finishes it if neither comes."""
     from jupyter_core.utils import run_sync
 
     kc = getattr(client, "kc", None)
@@ -358,18 +372,29 @@ def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool,
     asked = False
     with contextlib.suppress(Exception):
         asked = run_sync(km.begin_stop)(graceful=graceful)
-    done: list[bool] = []
+    finished: list[bool] = []
 
     def finish() -> None:
-        if done:
+        if finished:
             return
-        done.append(True)
+        finished.append(True)
         with contextlib.suppress(Exception):
             run_sync(km.end_stop)(wait=wait, asked=asked)
         km.kill_group()
+        if done is not None:
+            done.close()
         shutil.rmtree(sockets, ignore_errors=True)
 
-    return finish
+    def settle() -> None:
+        if finished:
+            return
+        pidfd = km.kernel_pidfd()  # None: not a forked kernel, which sends no notice
+        if asked and done is not None and pidfd is not None and \
+                notice.wait(done, pidfd, time.monotonic() + wait) is not None:
+            return
+        finish()
+
+    return finish, settle
 
 
 def _cell_outcome(manager: _Manager,

@@ -160,6 +160,11 @@ class SupervisedKernelManager(AsyncKernelManager):
         with contextlib.suppress(Exception):
             await self.cleanup_resources()
 
+    def kernel_pidfd(self) -> int | None:
+        """A pidfd of a forked kernel (readable once it has ended), if it has one."""
+        pidfd = getattr(self.fork_provisioner, "pidfd", None)
+        return pidfd if isinstance(pidfd, int) else None
+
     def _wait_gone(self, deadline: float) -> None:
         """Block until the kernel process has ended or ``deadline`` passes: on its pidfd
         (a forked kernel) or ``wait`` (a spawned one), not by polling."""
@@ -168,8 +173,8 @@ class SupervisedKernelManager(AsyncKernelManager):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.kernel_process.wait(timeout=remaining)
             return
-        pidfd = getattr(self.fork_provisioner, "pidfd", None)
-        if isinstance(pidfd, int):
+        pidfd = self.kernel_pidfd()
+        if pidfd is not None:
             with contextlib.suppress(OSError, ValueError):
                 select.select([pidfd], [], [], remaining)
             return

@@ -225,48 +225,56 @@ _HIGHLIGHT_CACHE = 2048  # cells remembered per process
 
 
 class ReportRenderer:
-    """Gets the warm exporter on a background thread; :meth:`render` waits for it."""
-
-    _primer: threading.Thread | None = None  # see prime
+    """Gets the warm exporter on a background thread, which then primes the report with the
+    notebook's code cells while they run (:meth:`prime`); :meth:`render` waits for it.
+    :meth:`close` releases a thread that was never given a notebook to prime."""
 
     def __init__(self) -> None:
         self._exporter: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._warm, name="nbprod-report", daemon=True)
+        self._to_prime: Any = None
+        self._go = threading.Event()  # set: a notebook to prime, or none will come
+        self._thread = threading.Thread(target=self._work, name="nbprod-report", daemon=True)
         self._thread.start()
 
-    def _warm(self) -> None:
+    def _work(self) -> None:
         try:
             self._exporter = warm_exporter()
         except Exception as exc:
             self._error = exc
-
-    def prime(self, node: Any) -> None:
-        """Highlight the notebook's code cells on a thread while its kernel runs them.
-
-        A process forked from the warm nbprod renders one report: its first highlighting
-        of the cells (pygments, ~4 ms a cell) was on the run's path, after the last cell.
-        While this thread runs, the interpreter switches threads every 0.2 ms instead of
-        5 ms, so that the runner's thread, woken by a kernel message, does not wait for it.
-        """
-        self._primer = threading.Thread(target=self._prime, args=(node,),
-                                        name="nbprod-report-prime", daemon=True)
-        self._primer.start()
-
-    def _prime(self, node: Any) -> None:
-        self._thread.join()
-        if self._exporter is None:
+            return
+        self._go.wait()
+        if self._to_prime is None:
             return
         # best effort: what fails here is rendered (or reported) by render
         with _quick_switches(), contextlib.suppress(Exception):
-            self._exporter.prime(node)
+            self._exporter.prime(self._to_prime)
+
+    def prime(self, node: Any) -> None:
+        """Highlight the notebook's code cells on the renderer's thread while its kernel
+        runs them (once; a later call, after a retried start, is ignored).
+
+        A process forked from the warm nbprod renders one report: its first highlighting
+        of the cells (pygments, ~4 ms a cell) was on the run's path, after the last cell.
+        The thread is the one that warmed the exporter, started with the run: a thread
+        started now would compete with the first cells for the interpreter just as it
+        starts (~2.5 ms of the run's path). While it primes, the interpreter switches
+        threads every 0.2 ms instead of 5 ms, so that the runner's thread, woken by a
+        kernel message, does not wait for it.
+        """
+        if not self._go.is_set():
+            self._to_prime = node
+            self._go.set()
+
+    def close(self) -> None:
+        """No notebook will be primed: the thread ends once the exporter is warm."""
+        self._go.set()
 
     def render(self, node: Any, record: RunRecord | None = None) -> bytes:
         """The report for an executed notebook, as UTF-8 HTML; with ``record``, a header card
         at the top says which run it is (state, failure, parameters, values, lineage)."""
+        self.close()
         self._thread.join()
-        if self._primer is not None:
-            self._primer.join()
         if self._exporter is None:
             raise ReportError(f"cannot render HTML reports: {self._error}")
         body, _resources = self._exporter.from_notebook_node(_without_scripts(node))

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import greeting, notice
 from .learn import report as report_first_use
 
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -55,6 +56,7 @@ def become_kernel(request: dict[str, Any]) -> None:
         _reseed()
         _watch_caller(int(request.get("caller", 0)))
         kernel.app = _initialized_app(request.get("argv", []))
+        kernel.notice = request.get("env", {}).get(notice.ENV)
         kernel.app.start()
 
     _run_then_leave(serve)
@@ -69,10 +71,12 @@ def spare_kernel(expected: dict[str, Any], argv: list[str], log: str,
         env = {k: v for k, v in expected.get("env", {}).items() if not k.startswith(LATE_PREFIX)}
         _take_process(expected, log, env)
         kernel.app = _initialized_app(argv)
+        greeting.write(os.path.dirname(log), kernel.app)  # its kernel_info, told ahead
         request = _wait_for_request(channel)
         if request is None:  # discarded, or the template is gone
             return
         _hand_over(kernel.app, request, log)
+        kernel.notice = request.get("env", {}).get(notice.ENV)
         kernel.app.start()
 
     _run_then_leave(serve, folder=os.path.dirname(log))  # its sockets, its files
@@ -82,6 +86,7 @@ class _Kernel:
     """The kernel application a child started, once it has one (what its exit closes)."""
 
     app: Any = None
+    notice: str | None = None  # where to say that its work is done (see .notice)
 
 
 def _run_then_leave(serve: Callable[[_Kernel], None], folder: str | None = None) -> None:
@@ -97,15 +102,17 @@ def _run_then_leave(serve: Callable[[_Kernel], None], folder: str | None = None)
     except BaseException:
         _print_exc()
     finally:
-        leave(code, kernel.app, folder)
+        leave(code, kernel.app, folder, kernel.notice)
 
 
-def leave(code: int, app: Any = None, folder: str | None = None) -> None:
+def leave(code: int, app: Any = None, folder: str | None = None,
+          done_notice: str | None = None) -> None:
     """End this child, whatever the notebook did to the interpreter: what an interpreter's
-    exit does that a notebook can see, ``folder`` removed, then the exit taken before any
-    notebook ran. Never returns."""
+    exit does that a notebook can see (then the runner is told, at ``done_notice``),
+    ``folder`` removed, then the exit taken before any notebook ran. Never returns."""
     try:
         _at_exit(app)
+        notice.send(done_notice)
         if app is not None:  # a kernel ran: what it imported on first use, for the template
             report_first_use()
         if folder is not None:
@@ -150,7 +157,35 @@ def _initialized_app(argv: list[str]) -> Any:
     app.initialize(sys.argv[1:])
     _matplotlib_inline()
     _quick_flush()
+    _children_looked_up_when_any(app.kernel)
     return app
+
+
+def _children_looked_up_when_any(kernel: Any) -> None:
+    """The kernel's shutdown asks psutil for its process group's children, to stop them:
+    psutil reads every process of the machine (2-4 ms). A kernel without a child, which
+    the kernel's own ``/proc`` entries tell, has none to stop."""
+    lookup = getattr(kernel, "_process_children", None)
+    if lookup is None:
+        return
+
+    def process_children() -> Any:
+        return lookup() if _may_have_children() else []
+
+    kernel._process_children = process_children
+
+
+def _may_have_children() -> bool:
+    """False if no thread of this process has a child; True if one has, or if it cannot be
+    told (a kernel built without ``/proc/PID/task/TID/children``)."""
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", "rb") as listing:
+                if listing.read().strip():
+                    return True
+    except OSError:
+        return True
+    return False
 
 
 def _quick_flush() -> None:

@@ -3,7 +3,10 @@
 jupyter_client's ``wait_for_ready`` ends by draining IOPub until 0.2 s pass without a message,
 which costs every run 0.2 s once the kernel itself starts in milliseconds. This client stops
 when the kernel's ``idle`` status answering its own ``kernel_info`` request arrives on IOPub:
-that proves both channels are connected, and nothing older is left to drain.
+that proves both channels are connected, and nothing older is left to drain. A spare kernel
+that told its ``kernel_info`` ahead (:mod:`.greeting`) is not asked: its IOPub's welcome to
+this client's subscription proves that channel live (the shell channel queues what is sent
+on it until it connects).
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ class FastKernelClient(AsyncKernelClient):
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+        told = getattr(getattr(self.parent, "provisioner", None), "kernel_info", None)
+        if isinstance(told, dict) and await self._welcomed(
+                min(deadline, time.monotonic() + _WELCOME_WAIT)):
+            # a spare that told its kernel_info ahead (.greeting): ready once IOPub is
+            self._handle_kernel_info_reply({"content": told})
+            self.language_info = told.get("language_info")
+            return
         while True:
             msg_id = self.kernel_info()
             if await self._kernel_info_answered(msg_id, deadline):
@@ -53,6 +63,20 @@ class FastKernelClient(AsyncKernelClient):
                 raise KernelNotReady("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise KernelNotReady(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _welcomed(self, deadline: float) -> bool:
+        """Whether the kernel's IOPub welcomed this client's subscription (ipykernel 7's
+        ``iopub_welcome``, sent once the subscription is live) before ``deadline``."""
+        while True:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                return False
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=wait)
+            except Empty:
+                return False
+            if msg["msg_type"] == "iopub_welcome":
+                return True
 
     async def _kernel_info_answered(self, msg_id: str, deadline: float) -> bool:
         reply: Any = None
@@ -83,3 +107,5 @@ class FastKernelClient(AsyncKernelClient):
 
 
 _IOPUB_WAIT = 0.05
+# A spare's welcome comes within milliseconds; past this, the kernel is asked as any other.
+_WELCOME_WAIT = 1.0

@@ -22,6 +22,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import List, Unicode
 
 from ..errors import InfraError, KernelNotReady
+from . import greeting
 from .client import Template, env_digest, startup_env
 
 NAME = "nbprod-fork"
@@ -47,6 +48,7 @@ class ForkProvisioner(LocalProvisioner):
     pidfd: int | None = None
     exit_code: int | None = None
     template: Template | None = None
+    kernel_info: dict[str, Any] | None = None  # a spare's, told ahead (see .greeting)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         stdout = kwargs.get("stdout")
@@ -77,10 +79,12 @@ class ForkProvisioner(LocalProvisioner):
             self.pidfd = os.pidfd_open(self.pid)
         except OSError:
             self.pidfd = None
+        self.kernel_info = None
         if spare is not None:
             # A spare kernel, initialized ahead on sockets of its own: its connection
             # information is the kernel's (jupyter_client rewrites the connection file).
             self.connection_info = cast(Any, {**spare, "key": str(spare["key"]).encode()})
+            self.kernel_info = greeting.read(spare)  # if it has written it yet
         return self.connection_info
 
     def _template(self, env: dict[str, str]) -> tuple[Template, bool]:

@@ -84,6 +84,26 @@ def run(project: Project, path: Path, *, fast: bool = True, wait: bool = True,
                                                 wait_for_template=wait, **kwargs))
 
 
+def count_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kernel_info and execute requests every kernel client sends from now on, in order."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    asked: list[str] = []
+    kernel_info, execute = AsyncKernelClient.kernel_info, AsyncKernelClient.execute
+
+    def counted(self: AsyncKernelClient) -> str:
+        asked.append("kernel_info")
+        return str(kernel_info(self))
+
+    def executed(self: AsyncKernelClient, *args: Any, **kwargs: Any) -> str:
+        asked.append("execute")
+        return str(execute(self, *args, **kwargs))
+
+    monkeypatch.setattr(AsyncKernelClient, "kernel_info", counted)
+    monkeypatch.setattr(AsyncKernelClient, "execute", executed)
+    return asked
+
+
 def succeeded(record: RunRecord) -> RunRecord:
     assert record.state == "succeeded", (record.failure, record.note)
     return record

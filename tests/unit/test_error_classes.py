@@ -3,6 +3,8 @@ no bare RuntimeError from kernels/, export/base.py or execute/report.py."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from nbprod.cli.common import failure_exit_code
@@ -37,6 +39,7 @@ def test_a_broken_export_template_is_an_internal_nbprod_error() -> None:
 
 def test_an_unavailable_report_renderer_is_a_report_error() -> None:
     renderer = ReportRenderer.__new__(ReportRenderer)
+    renderer._go = threading.Event()
     renderer._exporter = None
     renderer._error = ImportError("nbconvert is broken")
 

@@ -116,8 +116,7 @@ def test_a_primed_report_highlights_nothing_anew_and_is_the_same_page(
                         lambda source, *a, **k: calls.append(source) or real(source, *a, **k))
     renderer = ReportRenderer()
     renderer.prime(before)
-    assert renderer._primer is not None
-    renderer._primer.join()
+    renderer._thread.join()
     assert sorted(calls) == sorted(c.source for c in cells)  # the primer highlighted each
     calls.clear()
     assert renderer.render(after) == fresh
