@@ -357,7 +357,8 @@ def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool, wa
     """Begin stopping the kernel (a shutdown request if ``graceful``, else an interrupt).
     Of the two calls returned, the first (finish), once, waits up to ``wait`` for it to end,
     then kills its group; the second (settle) waits up to ``wait`` for the kernel's notice
-    on ``done`` that its work is done (or its end), and finishes it if neither comes."""
+    on ``done`` that its work is done (or its end), and finishes it if neither comes. The
+    kernel gets ``wait`` in all: a finish after a settle waits only for what is left."""
     from jupyter_core.utils import run_sync
 
     kc = getattr(client, "kc", None)
@@ -373,13 +374,19 @@ def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool, wa
     with contextlib.suppress(Exception):
         asked = run_sync(km.begin_stop)(graceful=graceful)
     finished: list[bool] = []
+    deadline: list[float] = []  # set by the first of the two calls
+
+    def left() -> float:
+        if not deadline:
+            deadline.append(time.monotonic() + wait)
+        return max(0.0, deadline[0] - time.monotonic())
 
     def finish() -> None:
         if finished:
             return
         finished.append(True)
         with contextlib.suppress(Exception):
-            run_sync(km.end_stop)(wait=wait, asked=asked)
+            run_sync(km.end_stop)(wait=left(), asked=asked)
         km.kill_group()
         if done is not None:
             done.close()
@@ -390,7 +397,7 @@ def _stop_kernel(client: Any, km: SupervisedKernelManager, *, graceful: bool, wa
             return
         pidfd = km.kernel_pidfd()  # None: not a forked kernel, which sends no notice
         if asked and done is not None and pidfd is not None and \
-                notice.wait(done, pidfd, time.monotonic() + wait) is not None:
+                notice.wait(done, pidfd, time.monotonic() + left()) is not None:
             return
         finish()
 

@@ -1,7 +1,8 @@
 """A forked kernel says that its work is done just before it exits (nbprod/kernels/notice.py):
 the runner stores what it wrote from then on, while the process ends, and waits for that end
-only before the run returns. And a kernel's shutdown looks for children to stop only when
-it has some (nbprod/kernels/child.py)."""
+only before the run returns; one that never says so is killed when the shutdown timeout
+passes. And a kernel's shutdown looks for children to stop only when it has some
+(nbprod/kernels/child.py; tests/kernels/test_final_states.py stops a child left running)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ import pytest
 from nbprod.api import Project
 from nbprod.kernels import notice
 
-from .helpers import assert_forked, process_gone, run, succeeded, write_notebook
+from .helpers import (
+    assert_forked,
+    process_gone,
+    project_with_env,
+    run,
+    succeeded,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,19 +109,20 @@ def test_a_forked_run_stores_its_files_after_the_notice_and_ends_its_kernel(
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
-def test_a_child_the_notebook_left_running_is_stopped_with_its_kernel(
-        project: Project, project_dir: Path, fast: bool) -> None:
-    path = write_notebook(project_dir / "nb" / "child.ipynb", """
-        import subprocess
-        child = subprocess.Popen(['sleep', '120'])
-        _nbprod.record('child_pid', child.pid)
+def test_a_kernel_that_hangs_in_its_exit_is_killed_after_the_shutdown_timeout(
+        project_dir: Path, fast: bool) -> None:
+    with (project_dir / "nbprod.toml").open("a") as config:
+        config.write("shutdown_timeout = 1\n")
+    path = write_notebook(project_dir / "nb" / "hangs.ipynb", """
+        import atexit, time
+        atexit.register(time.sleep, 600)  # no notice, no end: killed
+        _nbprod.record('kernel_pid', _os.getpid())
         """)
-    record = succeeded(run(project, path, fast=fast))
-    pid = int(record.values["child_pid"])
-    deadline = time.monotonic() + 10
-    while not process_gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process_gone(pid), "the notebook's child outlived the run"
+    started = time.monotonic()
+    with project_with_env(project_dir) as project:
+        record = succeeded(run(project, path, fast=fast))
+    assert time.monotonic() - started < 120  # not the 600 s the exit would take
+    assert process_gone(int(record.values["kernel_pid"]))
 
 
 def test_children_are_looked_up_only_when_a_thread_has_one(tmp_path: Path) -> None:
