@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactsCorrupt, IntegrityError, InvalidInput, NbprodError, ReportError
+from ..errors import (
+    ArtifactsCorrupt,
+    InfraError,
+    IntegrityError,
+    InvalidInput,
+    NbprodError,
+    ReportError,
+)
 from ..lineage import git_state, python_environment, this_runner
 from ..notebook.contract import ParameterContract
 from ..notebook.secrets import Secrets, recorded, split_secrets
@@ -238,8 +245,8 @@ class _Runner:
         heartbeat = _Heartbeat(self.project, self.record.run_id)
         heartbeat.start()
         self._uploads = Writers(_WRITERS, "nbprod-put")  # started now, not when first needed
-        self.work.mkdir(parents=True, exist_ok=True)
         try:
+            self._scratch_folder()
             result = self._execute(renderer)
             try:
                 self._finish(result, renderer)
@@ -259,6 +266,14 @@ class _Runner:
             self._close_uploads()
             heartbeat.stop()
             shutil.rmtree(self.work, ignore_errors=True)
+
+    def _scratch_folder(self) -> None:
+        try:
+            self.work.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InfraError(f"cannot create the run's scratch folder {self.work}: "
+                             f"{exc.strerror or exc}",
+                             hint="check that disk's free space and permissions") from exc
 
     def _execute(self, renderer: Any) -> Any:
         from ..execute.capture import CAPTURE_ENV, STEP_OUTPUTS_ENV

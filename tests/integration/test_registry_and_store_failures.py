@@ -154,3 +154,27 @@ def test_job_run_whose_runner_vanished_is_reaped_as_lost(tmp_path: Path) -> None
     assert states["jr-gone"].failure is not None and states["jr-gone"].failure.kind == "lost"
     assert states["jr-alive"].state == "running"
     assert states["jr-elsewhere"].state == "running"  # no heartbeat to judge it by
+
+
+def test_a_scratch_folder_that_cannot_be_made_is_an_infra_failure_and_leaves_no_thread(
+        project: Project) -> None:
+    import threading
+
+    from nbprod.errors import InfraError
+
+    project.work_dir.parent.mkdir(parents=True, exist_ok=True)
+    project.work_dir.write_text("a file where the runs' scratch folders go")
+    try:
+        with pytest.raises(InfraError, match="cannot create the run's scratch folder") as raised:
+            api.run_notebook(project, RunRequest("ok.ipynb"))
+    finally:
+        project.work_dir.unlink()
+    assert "\n" not in raised.value.one_line()
+    [record] = project.registry.list_runs()
+    assert record.state == "failed" and record.failure is not None
+    assert record.failure.kind == "infra" and "scratch folder" in record.failure.message
+    for thread in threading.enumerate():  # the report's ends once its exporter is warm
+        if thread.name.startswith(("nbprod-put", "nbprod-report", "nbprod-heartbeat")):
+            thread.join(timeout=60)
+            assert not thread.is_alive(), f"{thread.name} was left running"
+    assert_consistent(project)
