@@ -2,7 +2,8 @@
 
 What a kernel leaves that a notebook can see (files written, flushed, ``atexit`` handlers
 run) is complete before its last step, ``os._exit`` (:func:`.child.leave`); the exit itself
-then takes the kernel 10-20 ms, the kernel unmapping the memory it shares with its template.
+then takes 9-20 ms more (the process's teardown, most likely unmapping what it shares with
+its template).
 The runner waits for this notice instead, stores the kernel's files and records the run
 while the kernel's process ends, and waits for that end only before it returns.
 
