@@ -64,7 +64,11 @@ def _preload() -> None:
                    # a notebook (SQLAlchemy loads a dialect when an engine is created):
                    # 30-40 ms of a cache hit otherwise
                    "sqlalchemy.dialects.sqlite", "nbprod.monitor.checks", "nbprod.api.runlist",
-                   "rich._emoji_codes"):
+                   "rich._emoji_codes",
+                   # what a run imports when it chooses and starts a forked kernel: ~11 ms
+                   # of each `nbprod run` otherwise (eleven modules, in a fresh fork)
+                   "nbprod.execute.fast", "nbprod.kernels.provisioner",
+                   "nbprod.kernels.fastclient"):
         importlib.import_module(module)
     from ..execute.report import warm_exporter
 

@@ -47,3 +47,28 @@ def test_a_template_for_a_notebook_importing_nbprod_preloads_its_record_function
     plan = plan_preload(["import nbprod\nnbprod.record('x', 1)"])
     assert {"nbprod", "nbprod.execute.capture"} <= set(plan.modules)
     assert "nbprod.execute.capture" not in plan_preload(["import json"]).modules
+
+
+_RUN_PATH = """
+import json, sys
+from nbprod.cli.warm import _preload
+_preload()
+before = set(sys.modules)
+# what a run imports on first use to choose, fork and talk to its kernel (execute/fast.py,
+# execute/kernel.py, the client class execute/engine.py names)
+from nbprod.execute.fast import choose_kernel
+from nbprod.kernels.client import Template, env_digest
+from nbprod.kernels.preload import plan_preload
+from nbprod.kernels.provisioner import provisioner_metadata
+from traitlets.utils.importstring import import_item
+import_item("nbprod.kernels.fastclient.FastKernelClient")
+print(json.dumps(sorted(m for m in set(sys.modules) - before if m.startswith("nbprod"))))
+"""
+
+
+def test_the_warm_nbprod_preloads_what_a_run_imports_to_start_its_kernel() -> None:
+    """Each `nbprod run` is a fresh fork of the warm nbprod: a module it imports costs ~1 ms
+    there (the fast-kernel modules were ~11 ms of every run)."""
+    proc = subprocess.run([sys.executable, "-c", _RUN_PATH], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert json.loads(proc.stdout.splitlines()[-1]) == []
