@@ -244,7 +244,7 @@ class _Runner:
         renderer = ReportRenderer()
         heartbeat = _Heartbeat(self.project, self.record.run_id)
         heartbeat.start()
-        self._uploads = Writers(_WRITERS, "nbprod-put")  # started now, not when first needed
+        self._uploads = Writers(4, "nbprod-put")  # started now, not when first needed
         try:
             self._scratch_folder()
             result = self._execute(renderer)
@@ -446,8 +446,7 @@ class _Runner:
         self._submit(name, lambda: self.project.store.put_file(self._key(name), path), wait)
 
     def _submit(self, name: str, put: Callable[[], StoredObject], wait: bool) -> None:
-        if self._uploads is None:
-            self._uploads = Writers(_WRITERS, "nbprod-put")
+        assert self._uploads is not None, "artifacts are stored while the run runs"
         self._pending.append((name, self._uploads.submit(put)))
         if wait:
             self._settle()
@@ -471,9 +470,6 @@ class _Runner:
         if self._uploads is not None:
             uploads, self._uploads = self._uploads, None
             uploads.close()  # nothing is left writing into the run's folder
-
-
-_WRITERS = 4  # threads storing a run's artifacts
 
 
 def _phase(observer: RunObserver | None, name: str) -> None:

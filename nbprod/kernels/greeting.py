@@ -49,7 +49,9 @@ def read(connection: dict[str, Any]) -> dict[str, Any] | None:
         data = json.loads((Path(ip).parent / _NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    info = data.get("kernel_info") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    info = data.get("kernel_info")
     if not data.get("iopub_welcome") or not isinstance(info, dict) or \
             not isinstance(info.get("language_info"), dict) or \
             not isinstance(info.get("protocol_version"), str):

@@ -61,3 +61,12 @@ def test_a_spare_that_told_its_kernel_info_is_not_asked(
     printed, info = _printed_and_info(project, record.run_id)
     assert info["pygments_lexer"] == "ipython3"
     assert info["version"] == printed  # the kernel's own
+
+
+def test_a_greeting_file_that_is_not_a_greeting_is_not_taken(tmp_path: Path) -> None:
+    from nbprod.kernels import greeting
+
+    connection = {"transport": "ipc", "ip": str(tmp_path / "k")}
+    for text in ("[1, 2]", "{", '{"iopub_welcome": true, "kernel_info": {}}'):
+        (tmp_path / "greeting.json").write_text(text)
+        assert greeting.read(connection) is None  # the kernel is asked instead

@@ -49,3 +49,4 @@ def test_close_waits_for_what_was_submitted() -> None:
     writers.close()
     assert sorted(finished) == list(range(6))
     assert all(f.done() for f in futures)
+
