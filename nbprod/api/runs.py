@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import threading
@@ -179,7 +180,10 @@ def run_notebook(project: Project, request: RunRequest,
         job_run_id=request.job_run_id, step=request.step, sweep_id=request.sweep_id,
         point=request.point, run_key=key)
     project.registry.create_run(record, runner=runner, run_key=key)
-    _Runner(project, request, prepared, record, observer).run()
+    runner_ = _Runner(project, request, prepared, record, observer)
+    runner_.run()
+    if runner_.final is not None:  # the row it committed, as a read would return it
+        return runner_.final
     _phase(observer, "registry")
     # this run's row as committed (its id is known: not resolved; other runs' lost runners
     # are for readers to reap)
@@ -232,6 +236,9 @@ class _Runner:
         self._uploads: Writers | None = None
         self._pending: list[tuple[str, Future[StoredObject]]] = []
         self.kernel_note: str | None = None
+        # The run as finish_run committed it, when the registry would return it unchanged
+        # (see _as_stored); else None, and the row is read back.
+        self.final: RunRecord | None = None
 
     def run(self) -> None:
         # The engine (papermill, nbclient, jupyter_client) is imported on this thread before
@@ -398,10 +405,13 @@ class _Runner:
                         json.dumps(final.to_json(), indent=2, sort_keys=True).encode(),
                         wait=True)
         _phase(self.observer, "registry")
-        if not self.project.registry.finish_run(
+        if self.project.registry.finish_run(
                 self.record.run_id, state=state, failure=failure, values=values,
                 artifacts=self.committed, note=final.note, ended_at=final.ended_at,
                 profiles=profiles):
+            self.final = _as_stored(dataclasses.replace(final, artifacts=tuple(
+                ArtifactRef(n, self._location(k), s, z) for n, k, s, z in self.committed)))
+        else:
             # Declared lost before it finished (another process found its heartbeat stale:
             # a runner suspended or starved for minutes). ``lost`` is final, so it stays; what
             # was committed is attached to it (but the files its reaper already attached, the
@@ -470,6 +480,34 @@ class _Runner:
         if self._uploads is not None:
             uploads, self._uploads = self._uploads, None
             uploads.close()  # nothing is left writing into the run's folder
+
+
+def _as_stored(record: RunRecord) -> RunRecord | None:
+    """``record`` as the registry returns it once committed (values and artifacts in name
+    order), or None if a value may come back otherwise: reading the row back costs ~2 ms of
+    every run. SQLite gives a JSON column numeric affinity, so a top-level number is stored
+    as a number (an integral float comes back an int, an int past 64 bits a float); such a
+    value, and anything not a plain JSON scalar, list or object, is left to the read."""
+    if not all(_round_trips(v) for v in record.values.values()):
+        return None
+    return dataclasses.replace(record, values=dict(sorted(record.values.items())),
+                               artifacts=tuple(sorted(record.artifacts, key=lambda a: a.name)))
+
+
+def _round_trips(value: Any, top: bool = True) -> bool:
+    """Whether ``value`` comes back from the registry as it is (``top``: a whole value, which
+    SQLite stores as a number when it is one; inside a list or object it stays JSON text)."""
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, int):
+        return -(2 ** 63) <= value < 2 ** 63
+    if isinstance(value, float):
+        return math.isfinite(value) and not (top and value.is_integer())
+    if isinstance(value, list):
+        return all(_round_trips(v, False) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _round_trips(v, False) for k, v in value.items())
+    return False
 
 
 def _phase(observer: RunObserver | None, name: str) -> None:
