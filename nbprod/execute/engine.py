@@ -304,7 +304,10 @@ def _attempt(request: ExecutionRequest,
 # exit, which made a kernel's shutdown wait 50-150 ms on a busy disk. ``In``, ``_ih`` and
 # ``%history`` of the run itself are unchanged; a production run stays out of the history of
 # the user's interactive sessions.
-KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+# ipykernel sleeps 0.5 ms before each execute_reply, so that a frontend that stops listening
+# at the reply has the cell's last outputs; nbclient reads IOPub up to the cell's idle status,
+# which follows every output on the same socket, so the sleep only delays each cell.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--Kernel._execute_sleep=0")
 
 
 def _started(observer: ExecutionObserver | None, hook: Callable[[Any], None] | None,
