@@ -72,9 +72,10 @@ def template_key(preload: Sequence[str], env: Mapping[str, str] | None = None) -
 
 def _template_code() -> list[str]:
     """The files of nbprod's own code that a template runs (its key follows them)."""
-    from . import child, spare
+    from . import child, learn, preload, spare
 
-    return [forkserver.__file__, child.__file__, spare.__file__]
+    return [forkserver.__file__, child.__file__, spare.__file__, preload.__file__,
+            learn.__file__]
 
 
 @dataclass(frozen=True)

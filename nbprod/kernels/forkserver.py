@@ -40,6 +40,7 @@ from typing import Any
 from ..rundir import same_user
 from . import learn
 from .child import become_kernel, leave
+from .preload import warm_first_use
 from .spare import Spare, start_spare
 
 _STATUS_KEEP = 600.0  # seconds an exit status stays available for status requests
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["MPLBACKEND"] = _INLINE_BACKEND
     remove_dead_spares(Path(args.socket).parent, args.key)  # an earlier template's
     loaded, failed = _preload(args.preload)
+    warm_first_use()
     gc.collect()
     gc.freeze()
     server = _Server(Path(args.socket), Path(args.info), args.key, args.idle, loaded, failed,
@@ -314,6 +316,7 @@ class _Server:
         if not learned:
             return
         self.learned += learned
+        warm_first_use()  # of a module learned just now
         gc.collect()
         gc.freeze()
         if self.spare is not None and self.last_fork is not None:
