@@ -11,6 +11,7 @@ fork-safe (CUDA, PyTorch, TensorFlow, JAX) make the notebook run in a plain kern
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import os
 import re
@@ -57,19 +58,31 @@ def imported_modules(sources: Iterable[str]) -> set[str]:
     """Top-level module names imported anywhere in the code cells."""
     names: set[str] = set()
     for source in sources:
-        if "import" not in source:  # no import statement: not worth parsing (most cells)
-            continue
-        text = "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
+        if "import" in source:  # no import statement: not worth parsing (most cells)
+            names.update((_remembered if len(source) <= _LONGEST else _imports_of)(source))
     return names
+
+
+def _imports_of(source: str) -> frozenset[str]:
+    """The modules one cell imports."""
+    text = "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return frozenset()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return frozenset(names)
+
+
+# A cell's imports are a function of its text: a process that runs the same notebook again
+# (a sweep's worker, the server) parses each cell once. Bounded in entries and their size.
+_LONGEST = 64 * 1024
+_remembered = functools.lru_cache(maxsize=512)(_imports_of)
 
 
 def warm_first_use() -> list[str]:
@@ -122,9 +135,10 @@ def _local_names(folder: Path) -> set[str]:
             if "." not in entry or entry.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd")}
 
 
+@functools.lru_cache(maxsize=1)
 def install_roots() -> tuple[str, ...]:
-    """The stdlib and site-packages folders, resolved, each ending in a separator
-    (sysconfig works them out anew each call: callers keep the result)."""
+    """The stdlib and site-packages folders, resolved, each ending in a separator (they are
+    this interpreter's for its life; sysconfig would work them out anew each call)."""
     paths = sysconfig.get_paths()
     return tuple(sorted({os.path.join(os.path.realpath(paths[key]), "")
                          for key in ("purelib", "platlib", "stdlib")}))
