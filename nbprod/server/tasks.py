@@ -175,15 +175,19 @@ def job_work(project: api.Project, spec: Any,
     from ..api.jobs import run_job
 
     def work(task: Task) -> dict[str, Any]:
-        task.update(steps_total=len(spec.steps))
+        names = [s.name for s in spec.steps]
+        # each step named from the moment it is next, not only once its kernel starts: a
+        # step that runs in a fraction of a second is still seen as itself
+        task.update(steps_total=len(names), step=names[0] if names else None)
 
         def on_start(job_run: JobRun) -> None:
             task.update(job_run_id=job_run.job_run_id)
 
         def on_step(step: StepResult) -> None:
-            task.update(steps_done=int(task.snapshot()["steps_done"]) + 1)
+            done = int(task.snapshot()["steps_done"]) + 1
+            task.update(steps_done=done, step=names[min(done, len(names) - 1)])
 
-        job_run = run_job(project, spec, request, _Progress(task, [s.name for s in spec.steps]),
+        job_run = run_job(project, spec, request, _Progress(task, names),
                           on_step=on_step, on_start=on_start)
         return {"state": job_run.state, "job_run_id": job_run.job_run_id,
                 "failure": job_run.failure.to_json() if job_run.failure else None}

@@ -238,6 +238,10 @@ def test_build_run_promote_approve_rollback(small_server: Server,
     events = small_server.wait_task(task)["all"]
     assert events[-1]["state"] == "succeeded" and events[-1]["job_run_id"]
     assert max(e["steps_done"] for e in events) == 2 and events[-1]["steps_total"] == 2
+    # every event names the step under way (or the last one), from the first on
+    counted = [e for e in events if e.get("steps_total")]
+    assert counted and all(e["step"] == ["ok", "glue"][min(e["steps_done"], 1)]
+                           for e in counted), [(e["steps_done"], e["step"]) for e in counted]
     job_run = checked(small_server, document, "get",
                       f"/nbprod/api/job-runs/{events[-1]['job_run_id']}", status=200)
     assert [s["state"] for s in job_run["steps"]] == ["succeeded", "succeeded"]
