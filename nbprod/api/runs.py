@@ -319,7 +319,10 @@ class _Runner:
                 kernel_log=self.work / "kernel.log", preload=choice.preload,
                 template=choice.template,
                 autosave=self._autosave, defer_stop=True,
-                on_started=renderer.prime),
+                on_started=renderer.prime,
+                # outputs are sanitized as they come, but not a run's with secrets: its
+                # page shows them masked, and its unmasked outputs are not kept
+                on_cell_done=None if self.prepared.secrets.values else renderer.cell_done),
             _ObserverBridge(self.observer, self.prepared.injected) if self.observer else None)
 
     def _autosave(self, node: Any) -> None:

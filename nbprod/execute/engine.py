@@ -84,6 +84,9 @@ class ExecutionRequest:
     # executed (its language_info the kernel's): for the caller's work that can overlap the
     # cells, such as the report's priming.
     on_started: Callable[[Any], None] | None = None
+    # Called after each cell has finished, with its index in that notebook (its outputs
+    # complete): for the caller's work on them while the next cell runs.
+    on_cell_done: Callable[[int], None] | None = None
     # After a run without failure, only ask the kernel to shut down and return at once:
     # the caller calls the result's ``settle`` (which waits until the kernel's work is done:
     # what it wrote complete) before it reads files the notebook wrote, and its ``finish``
@@ -130,6 +133,7 @@ class _Manager(NotebookExecutionManager):  # type: ignore[misc]
         self._saved_at = time.monotonic()
         self._dirty = False
         self._timer: asyncio.TimerHandle | None = None
+        self.on_cell_done: Callable[[int], None] | None = None
 
     def save(self, **kwargs: Any) -> None:
         if self.autosave is None:
@@ -189,6 +193,8 @@ class _Manager(NotebookExecutionManager):  # type: ignore[misc]
         if meta["status"] != self.FAILED:
             meta["status"] = self.COMPLETED
         self.save()
+        if self.on_cell_done is not None and cell_index is not None:
+            self.on_cell_done(cell_index)
         if self.observer is not None and cell_index is not None:
             self.observer.cell_finished(cell_index, len(self.nb.cells))
 
@@ -222,6 +228,7 @@ def _attempt(request: ExecutionRequest,
 
     node = copy.deepcopy(request.notebook.node)
     manager = _Manager(node, observer, request.autosave, request.autosave_every)
+    manager.on_cell_done = request.on_cell_done
     # Unix sockets, not TCP: no port to collide on when many kernels start at once (TCP ports
     # are probed, released, then bound by the kernel, which races with parallel starts). The
     # socket path must be absolute: the kernel runs in the notebook's folder, not ours.

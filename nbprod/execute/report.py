@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import queue
 import re
 import sys
 import threading
@@ -182,15 +183,31 @@ def _exporter_class() -> Any:
             return highlight
 
         def prime(self, nb: Any) -> None:
-            """Highlight and sanitize ``nb``'s code cells as the page's template does
-            (``cell.source | highlight_code(metadata=cell.metadata) | clean_html``), so that
-            rendering the executed notebook finds them remembered."""
-            if "highlight_code" in self.filters:
-                return  # a highlighter of the caller's own
-            highlight = self._highlighter(nb)
+            """Make ``nb``'s cells as the page's template does, so that rendering the
+            executed notebook finds them remembered: each code cell highlighted and
+            sanitized (``cell.source | highlight_code(metadata=cell.metadata) |
+            clean_html``), each markdown cell converted and sanitized (``cell.source |
+            markdown2html | strip_files_prefix | clean_html``; not one with attachments)."""
+            from nbconvert.filters import strip_files_prefix
+
+            highlight = None if "highlight_code" in self.filters else self._highlighter(nb)
+            context: dict[str, Any] = {"resources": {"metadata": {}}}  # as a render's
             for cell in nb.cells:
-                if cell.get("cell_type") == "code":
+                kind = cell.get("cell_type")
+                if kind == "code" and highlight is not None:
                     clean_html(highlight(cell.source, metadata=cell.get("metadata")))
+                elif kind == "markdown" and not cell.get("attachments") and \
+                        not self.embed_images:
+                    clean_html(strip_files_prefix(self.markdown2html(
+                        {**context, "cell": cell}, cell.source)))
+
+        def prime_outputs(self, cell: Any) -> None:
+            """Sanitize a finished cell's HTML outputs as the template will
+            (``output.data['text/html'] | clean_html``)."""
+            for output in cell.get("outputs", ()):
+                html = (output.get("data") or {}).get("text/html")
+                if isinstance(html, str):
+                    clean_html(html)
 
         def _init_resources(self, resources: Any) -> Any:
             resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]
@@ -226,14 +243,21 @@ _HIGHLIGHT_CACHE = 2048  # cells remembered per process
 
 class ReportRenderer:
     """Gets the warm exporter on a background thread, which then primes the report with the
-    notebook's code cells while they run (:meth:`prime`); :meth:`render` waits for it.
-    :meth:`close` releases a thread that was never given a notebook to prime."""
+    notebook's cells while they run (:meth:`prime`), and with each cell's outputs once it
+    has finished (:meth:`cell_done`); :meth:`render` waits for it. :meth:`close` releases
+    a thread that was never given a notebook to prime."""
 
     def __init__(self) -> None:
         self._exporter: Any = None
         self._error: BaseException | None = None
         self._to_prime: Any = None
         self._go = threading.Event()  # set: a notebook to prime, or none will come
+        self._done: queue.SimpleQueue[int | None] = queue.SimpleQueue()  # None: no more
+        self._warm = threading.Event()  # set: the exporter is warm (or failed)
+        # Held while the thread primes; render takes it and tells the thread to stop, so
+        # it renders without waiting for the thread to wake up and end.
+        self._priming = threading.Lock()
+        self._rendering = False
         self._thread = threading.Thread(target=self._work, name="nbprod-report", daemon=True)
         self._thread.start()
 
@@ -243,12 +267,26 @@ class ReportRenderer:
         except Exception as exc:
             self._error = exc
             return
+        finally:
+            self._warm.set()
         self._go.wait()
         if self._to_prime is None:
             return
-        # best effort: what fails here is rendered (or reported) by render
-        with _quick_switches(), contextlib.suppress(Exception):
-            self._exporter.prime(self._to_prime)
+        self._primed(lambda: self._exporter.prime(self._to_prime))
+        cells = self._to_prime.cells
+        while (index := self._done.get()) is not None:
+            if not self._primed(lambda: self._exporter.prime_outputs(cells[index])):
+                return
+
+    def _primed(self, work: Callable[[], None]) -> bool:
+        """Do ``work`` unless the page is being rendered (then False: nothing more to do).
+        Best effort: what fails here is rendered (or reported) by render."""
+        with self._priming:
+            if self._rendering:
+                return False
+            with _quick_switches(), contextlib.suppress(Exception):
+                work()
+        return True
 
     def prime(self, node: Any) -> None:
         """Highlight the notebook's code cells on the renderer's thread while its kernel
@@ -266,17 +304,28 @@ class ReportRenderer:
             self._to_prime = node
             self._go.set()
 
+    def cell_done(self, index: int) -> None:
+        """Cell ``index`` of the notebook being primed has finished: its outputs are
+        sanitized on the renderer's thread while the next cell runs (in a fresh process
+        nothing of them is remembered; a table or an estimator's HTML costs ~1 ms)."""
+        if self._to_prime is not None:
+            self._done.put(index)
+
     def close(self) -> None:
-        """No notebook will be primed: the thread ends once the exporter is warm."""
+        """No notebook (or cell) will be primed: the thread ends once the exporter is warm
+        and what it was given is primed."""
         self._go.set()
+        self._done.put(None)
 
     def render(self, node: Any, record: RunRecord | None = None) -> bytes:
         """The report for an executed notebook, as UTF-8 HTML; with ``record``, a header card
         at the top says which run it is (state, failure, parameters, values, lineage)."""
         self.close()
-        self._thread.join()
+        self._warm.wait()
         if self._exporter is None:
             raise ReportError(f"cannot render HTML reports: {self._error}")
+        with self._priming:  # once what is being primed is done; the thread then stops
+            self._rendering = True
         body, _resources = self._exporter.from_notebook_node(_without_scripts(node))
         page = str(body)
         if record is not None:

@@ -62,3 +62,30 @@ def test_the_stored_notebook_has_the_kernels_language_info_not_asked_after_the_c
     # test_greeting.py)
     assert "execute" in asked
     assert "kernel_info" not in asked[asked.index("execute"):]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_the_renderer_is_told_of_each_finished_cell_with_its_outputs(
+        project: Project, project_dir: Path, monkeypatch: Any, fast: bool) -> None:
+    told: list[tuple[int, int]] = []
+    primed: list[Any] = []
+    prime, cell_done = report.ReportRenderer.prime, report.ReportRenderer.cell_done
+
+    def spy_prime(self: report.ReportRenderer, node: Any) -> None:
+        primed.append(node)
+        prime(self, node)
+
+    def spy_done(self: report.ReportRenderer, index: int) -> None:
+        told.append((index, len(primed[0].cells[index].outputs)))
+        cell_done(self, index)
+
+    monkeypatch.setattr(report.ReportRenderer, "prime", spy_prime)
+    monkeypatch.setattr(report.ReportRenderer, "cell_done", spy_done)
+    path = write_notebook(project_dir / "nb" / "told.ipynb",
+                          "from IPython.display import HTML\nHTML('<b>one</b>')",
+                          "print('two')\nprint('lines')")
+    record = succeeded(run(project, path, fast=fast))
+    stored = json.loads(project.store.read_bytes(f"runs/{record.run_id}/notebook.ipynb"))
+    code = [(i, len(c["outputs"])) for i, c in enumerate(stored["cells"])
+            if c["cell_type"] == "code"]
+    assert told == code  # each code cell once, in order, its outputs all there

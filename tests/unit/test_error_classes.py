@@ -3,8 +3,6 @@ no bare RuntimeError from kernels/, export/base.py or execute/report.py."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from nbprod.cli.common import failure_exit_code
@@ -37,17 +35,15 @@ def test_a_broken_export_template_is_an_internal_nbprod_error() -> None:
     assert caught.value.exit_code == EXIT_INTERNAL
 
 
-def test_an_unavailable_report_renderer_is_a_report_error() -> None:
-    renderer = ReportRenderer.__new__(ReportRenderer)
-    renderer._go = threading.Event()
-    renderer._exporter = None
-    renderer._error = ImportError("nbconvert is broken")
+def test_an_unavailable_report_renderer_is_a_report_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbprod.execute import report
 
-    class _Done:
-        def join(self) -> None:
-            pass
+    def broken() -> None:
+        raise ImportError("nbconvert is broken")
 
-    renderer._thread = _Done()  # type: ignore[assignment]
+    monkeypatch.setattr(report, "warm_exporter", broken)
+    renderer = ReportRenderer()
     with pytest.raises(ReportError, match="nbconvert is broken") as caught:
         renderer.render({})
     assert isinstance(caught.value, NbprodError)

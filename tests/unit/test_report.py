@@ -116,9 +116,56 @@ def test_a_primed_report_highlights_nothing_anew_and_is_the_same_page(
                         lambda source, *a, **k: calls.append(source) or real(source, *a, **k))
     renderer = ReportRenderer()
     renderer.prime(before)
+    renderer.close()  # (no cell will finish here)
     renderer._thread.join()
     assert sorted(calls) == sorted(c.source for c in cells)  # the primer highlighted each
     calls.clear()
     assert renderer.render(after) == fresh
     assert calls == []  # rendering found every cell highlighted
     assert sys.getswitchinterval() == interval  # given back once the primer ended
+
+
+def test_markdown_and_finished_cells_outputs_are_primed_and_the_page_is_the_same(
+        monkeypatch: Any) -> None:
+    """Markdown cells are converted with the code cells; each finished cell's HTML outputs
+    are sanitized while the next runs (cell_done): the render converts and sanitizes
+    nothing anew, and the page is the one rendered afresh."""
+    from nbconvert import HTMLExporter
+
+    from nbprod.execute import report
+
+    v4 = nbformat.v4
+    meta = {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+    sources = ["# Data\nSee *the table*.", "frame", "## Fit", "model"]
+    htmls = ["<table><tr><td onclick='x()'>1</td></tr></table>",
+             "<div class='sk'><script>y()</script><b>RF</b></div>"]
+    before = v4.new_notebook(metadata=meta, cells=[
+        v4.new_markdown_cell(s) if s[0] == "#" else v4.new_code_cell(s) for s in sources])
+    after = v4.new_notebook(metadata=meta, cells=[
+        v4.new_markdown_cell(s) if s[0] == "#" else v4.new_code_cell(s) for s in sources])
+    for cell, html in zip([c for c in after.cells if c.cell_type == "code"], htmls,
+                          strict=True):
+        cell.outputs = [v4.new_output("execute_result", data={
+            "text/html": html, "text/plain": "x"}, execution_count=1)]
+    fresh = ReportRenderer().render(after)
+    _clear_remembered()
+    cleaned: list[str] = []
+    converted: list[str] = []
+    real_clean, real_markdown = report._clean, HTMLExporter.markdown2html
+    monkeypatch.setattr(report, "_clean", lambda text: cleaned.append(text) or real_clean(text))
+    monkeypatch.setattr(HTMLExporter, "markdown2html", lambda self, context, source: (
+        converted.append(source), real_markdown(self, context, source))[1])
+    renderer = ReportRenderer()
+    renderer.prime(before)  # the cells as they start: no output yet
+    for index, cell in enumerate(before.cells):  # each cell as it finishes
+        if cell.cell_type == "code":
+            cell.outputs = after.cells[index].outputs
+            renderer.cell_done(index)
+    renderer.close()
+    renderer._thread.join()
+    assert sorted(converted) == sorted(s for s in sources if s[0] == "#")
+    assert set(htmls) <= set(cleaned)
+    cleaned.clear()
+    converted.clear()
+    assert renderer.render(after) == fresh
+    assert cleaned == [] and converted == []  # everything found remembered
