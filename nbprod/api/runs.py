@@ -402,8 +402,7 @@ class _Runner:
         final = dataclasses.replace(
             self.record, state=state, failure=failure, values=values,
             ended_at=utcnow(), note="; ".join(notes) or None,
-            artifacts=tuple(ArtifactRef(n, self._location(k), s, z)
-                            for n, k, s, z in self.committed))
+            artifacts=self._artifacts())
         self._put_bytes("record.json",
                         json.dumps(final.to_json(), indent=2, sort_keys=True).encode(),
                         wait=True)
@@ -412,8 +411,7 @@ class _Runner:
                 self.record.run_id, state=state, failure=failure, values=values,
                 artifacts=self.committed, note=final.note, ended_at=final.ended_at,
                 profiles=profiles):
-            self.final = _as_stored(dataclasses.replace(final, artifacts=tuple(
-                ArtifactRef(n, self._location(k), s, z) for n, k, s, z in self.committed)))
+            self.final = _as_stored(dataclasses.replace(final, artifacts=self._artifacts()))
         else:
             # Declared lost before it finished (another process found its heartbeat stale:
             # a runner suspended or starved for minutes). ``lost`` is final, so it stays; what
@@ -445,6 +443,10 @@ class _Runner:
             self.project.registry.finish_run(self.record.run_id, state="failed",
                                              failure=failure, values={},
                                              artifacts=self.committed)
+
+    def _artifacts(self) -> tuple[ArtifactRef, ...]:
+        """The artifacts committed so far, each with its location."""
+        return tuple(ArtifactRef(n, self._location(k), s, z) for n, k, s, z in self.committed)
 
     def _key(self, name: str) -> str:
         return f"runs/{self.record.run_id}/{name}"

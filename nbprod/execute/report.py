@@ -289,8 +289,9 @@ class ReportRenderer:
         return True
 
     def prime(self, node: Any) -> None:
-        """Highlight the notebook's code cells on the renderer's thread while its kernel
-        runs them (once; a later call, after a retried start, is ignored).
+        """Highlight the notebook's code cells and convert its markdown cells on the
+        renderer's thread while its kernel runs them (once; a later call, after a retried
+        start, is ignored).
 
         A process forked from the warm nbprod renders one report: its first highlighting
         of the cells (pygments, ~4 ms a cell) was on the run's path, after the last cell.
