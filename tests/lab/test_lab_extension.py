@@ -157,9 +157,9 @@ def test_a_sweep_and_a_job_run_show_their_progress_and_notify(lab: Lab, page: An
 
     page.evaluate(RECORD_PROGRESS)
     page.locator(".nbprod-job[data-job='pipeline'] .nbprod-run-job").click()
-    page.locator(".nbprod-task").wait_for()  # shown at once; the job takes ~20 s
-    page.wait_for_timeout(1500)
-    shot(page, "job-run-in-progress")
+    page.locator(".nbprod-task").wait_for()  # shown at once; the job takes a few seconds
+    page.locator(".nbprod-task-step", has_text="step").first.wait_for()
+    shot(page, "job-run-in-progress")  # while it runs: the job is done within seconds
     seen = notified(page, "Job run of pipeline succeeded")
     for number, name in enumerate(("prepare", "train", "evaluate"), start=1):
         assert any(f"step {number} of 3 ({name})" in s for s in seen), seen
